@@ -1,0 +1,98 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from brigades import routing
+from brigades.db import make_engine
+from brigades.errors import DomainError, RateLimited
+from brigades.settings import Environment, Settings
+from brigades.web.middleware import BodySizeLimit, SecurityHeaders
+from brigades.web.templating import render
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1_000_000
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/webhooks/")) or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    if _wants_json(request):
+        return JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
+    response = render(
+        request, "error.html", {"message": exc.message, "status": exc.status_code},
+        status_code=exc.status_code,
+    )
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if _wants_json(request):
+        errors = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg")}
+            for err in exc.errors()
+        ]
+        return JSONResponse(
+            {"code": "invalid_input", "detail": "De invoer klopt niet.", "errors": errors},
+            status_code=422,
+        )
+    return render(
+        request,
+        "error.html",
+        {"message": "Er ging iets mis met de gegevens van dit formulier.", "status": 422},
+        status_code=422,
+    )
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the application around one settings object and one database engine."""
+    settings = settings or Settings()
+    engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = routing.start_background_worker(settings, engine)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(
+        title="Zorgbrigade",
+        summary="Regionale Zorgbrigades: burgers helpen in de niet-acute zorg bij code zwart.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders, hsts=settings.env is Environment.PRODUCTION)
+    app.mount("/static", StaticFiles(directory=str(routing.STATIC_DIR)), name="static")
+    routing.include_routers(app, settings)
+    return app

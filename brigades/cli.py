@@ -1,0 +1,102 @@
+"""The ``zorgbrigade`` command line."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from brigades.db import make_engine
+from brigades.settings import Settings
+
+app = typer.Typer(help="Zorgbrigade: regionale zorgbrigades voor code zwart.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Number of API processes.")] = 1,
+) -> None:
+    """Run the web application (and, if configured, the outbox worker inside it)."""
+    import uvicorn
+
+    settings = _settings()
+    typer.echo(f"Zorgbrigade draait op http://{host}:{port}/  (ZB_ENV={settings.env.value})")
+    uvicorn.run(
+        "brigades.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # The access log would write personal link tokens (they are in the path) to the logs.
+        access_log=False,
+        log_level="info",
+        proxy_headers=settings.trust_forwarded_for,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox worker: send queued messages until stopped (Ctrl-C)."""
+    from brigades import runtime
+
+    runtime.run_worker_forever(_settings())
+
+
+@app.command()
+def demo(
+    volunteers: Annotated[int | None, typer.Option(help="Synthetic volunteers to create.")] = None,
+    region: Annotated[str | None, typer.Option(help="Veiligheidsregio code, e.g. VR09.")] = None,
+    if_empty: Annotated[bool, typer.Option(help="Only when there are no volunteers yet.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 2026,
+) -> None:
+    """Seed one realistic region with buurtsteunpunten and synthetic volunteers."""
+    from brigades.demo import service as demo_service
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    demo_service.run_cli(
+        engine,
+        region=region or settings.demo_region,
+        volunteers=settings.demo_volunteers if volunteers is None else volunteers,
+        if_empty=if_empty,
+        seed=seed,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the migrations up to REVISION (default: the newest)."""
+    from brigades import migrate
+
+    settings = _settings()
+    migrate.upgrade(make_engine(settings.database_url), revision)
+    typer.echo(f"Database bijgewerkt tot {revision}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Undo migrations down to REVISION ("base" removes everything)."""
+    from brigades import migrate
+
+    settings = _settings()
+    migrate.downgrade(make_engine(settings.database_url), revision)
+    typer.echo(f"Database teruggezet tot {revision}.")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

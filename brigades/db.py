@@ -1,0 +1,86 @@
+"""Engine and session handling: one transaction per request or job.
+
+Services never commit; they ``flush()`` when they need ids. The boundary (a request's session
+dependency, a worker job, a CLI command) commits once, or rolls back on any error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+from notifications.sqltypes import NAMING_CONVENTION, AwareDateTime
+
+__all__ = ["NAMING_CONVENTION", "AwareDateTime", "make_engine", "session_scope"]
+
+
+def _normalise_url(url: str) -> str:
+    # psycopg 3 is the PostgreSQL driver; accept the bare scheme used by most tools.
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    return url
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+    """An engine for SQLite (WAL, write transactions serialised) or PostgreSQL."""
+    url = _normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=NullPool if ":memory:" not in url else None,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=10,
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, and ``BEGIN IMMEDIATE`` so that concurrent writers queue up.
+
+    pysqlite's own transaction handling is switched off (``isolation_level = None``) so that
+    SQLAlchemy emits BEGIN itself: IMMEDIATE takes the write lock at the start of the
+    transaction, which makes read-check-write sequences (e.g. filling the last slot of a task)
+    atomic across processes, and keeps SAVEPOINTs working.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose work is committed at the end of the block, or rolled back on error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

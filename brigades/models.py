@@ -1,0 +1,32 @@
+"""Every table of the application, imported in one place for Alembic and the tests."""
+
+from brigades.conversation.models import Question
+from brigades.ratelimit.models import RateLimitBucket
+from brigades.skills.models import Skill
+from brigades.supportpoints.models import SupportPoint
+from brigades.volunteers.models import (
+    AccessLink,
+    AvailabilityWindow,
+    PhoneVerification,
+    Volunteer,
+    VolunteerSkill,
+)
+from notifications.models import InboundMessage, OutboxMessage
+from sqlmodel import SQLModel
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "AccessLink",
+    "AvailabilityWindow",
+    "InboundMessage",
+    "OutboxMessage",
+    "PhoneVerification",
+    "Question",
+    "RateLimitBucket",
+    "Skill",
+    "SupportPoint",
+    "Volunteer",
+    "VolunteerSkill",
+    "metadata",
+]

@@ -1,0 +1,101 @@
+"""The outbox and inbound message tables (DESIGN.md, "Outbox message")."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from notifications.sqltypes import AwareDateTime, str_enum
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    WEB = "web"
+
+
+class MessageState(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    # The send may have reached the provider but we never learned its answer (a crash between
+    # the provider accepting and our commit). Never re-sent automatically: reported instead.
+    UNCERTAIN = "uncertain"
+
+
+FINAL_STATES = frozenset(
+    {MessageState.DELIVERED, MessageState.UNDELIVERED, MessageState.FAILED, MessageState.UNCERTAIN}
+)
+
+
+class Priority(enum.IntEnum):
+    """Higher goes first: urgent offers before roll-calls before reminders."""
+
+    REMINDER = 10
+    NOTICE = 20
+    ROLL_CALL = 30
+    VERIFICATION = 40
+    OFFER = 50
+    URGENT_OFFER = 60
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One outgoing SMS or web notice, written in the transaction that caused it."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        # The worker's claim query: queued rows by urgency, then age.
+        Index("ix_outbox_message_claim", "state", "next_attempt_at", "priority"),
+        Index("ix_outbox_message_subject", "subject_kind", "subject_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(max_length=64, index=True)
+    volunteer_id: int | None = Field(default=None, index=True)
+    channel: Channel = Field(default=Channel.SMS, sa_type=str_enum(Channel))
+    provider: str = Field(max_length=16)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    priority: int = Field(default=int(Priority.NOTICE))
+    drill: bool = Field(default=False)
+    synthetic: bool = Field(default=False)
+    subject_kind: str | None = Field(default=None, max_length=32)
+    subject_id: int | None = Field(default=None)
+    state: MessageState = Field(default=MessageState.QUEUED, sa_type=str_enum(MessageState))
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_type=AwareDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    sender: str | None = Field(default=None, max_length=64)
+    provider_sid: str | None = Field(default=None, max_length=64, unique=True)
+    provider_error_code: str | None = Field(default=None, max_length=16)
+    error_message: str | None = Field(default=None, max_length=500)
+    segments: int = Field(default=1)
+    created_at: datetime = Field(sa_type=AwareDateTime)
+    updated_at: datetime = Field(sa_type=AwareDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    failed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class InboundMessage(SQLModel, table=True):
+    """One incoming SMS, recorded before it is acted on (and deduplicated on the provider SID)."""
+
+    __tablename__ = "inbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=16)
+    provider_sid: str = Field(max_length=64, unique=True)
+    from_number: str | None = Field(default=None, max_length=32, index=True)
+    to_number: str | None = Field(default=None, max_length=32)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    volunteer_id: int | None = Field(default=None, index=True)
+    intent: str | None = Field(default=None, max_length=24)
+    question_id: int | None = Field(default=None)
+    outcome: str | None = Field(default=None, max_length=48)
+    received_at: datetime = Field(sa_type=AwareDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
