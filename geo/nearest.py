@@ -98,6 +98,8 @@ class PointIndex(Generic[IdT]):
         n = len(self._ids)
         kept: list[int] = []
         seen: set[int] = set()
+        # The filter runs per candidate in Python, so a filter that rejects almost everything scans
+        # widely (~1.5 s over 1M points); give such a sub-population its own index instead.
         want = k if filter is None else max(4 * k, 32)
         while True:
             count = min(want, n)
