@@ -1,6 +1,6 @@
 """Every table of the application, imported in one place for Alembic and the tests."""
 
-from brigades.conversation.models import Question
+from brigades.conversation.models import InboxItem, Question
 from brigades.ratelimit.models import RateLimitBucket
 from brigades.skills.models import Skill
 from brigades.supportpoints.models import SupportPoint
@@ -11,7 +11,7 @@ from brigades.volunteers.models import (
     Volunteer,
     VolunteerSkill,
 )
-from notifications.models import InboundMessage, OutboxMessage
+from notifications.models import InboundMessage, OutboxMessage, SmsSenderRate
 from sqlmodel import SQLModel
 
 metadata = SQLModel.metadata
@@ -20,11 +20,13 @@ __all__ = [
     "AccessLink",
     "AvailabilityWindow",
     "InboundMessage",
+    "InboxItem",
     "OutboxMessage",
     "PhoneVerification",
     "Question",
     "RateLimitBucket",
     "Skill",
+    "SmsSenderRate",
     "SupportPoint",
     "Volunteer",
     "VolunteerSkill",

@@ -1,11 +1,11 @@
-"""Questions: every message that asks a volunteer something (DESIGN.md, "SMS conversation")."""
+"""Questions and the coordinators' inbox (DESIGN.md, "SMS conversation")."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, text
+from sqlalchemy import Column, ForeignKey, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
 from notifications.sqltypes import AwareDateTime, str_enum
@@ -57,3 +57,44 @@ class Question(SQLModel, table=True):
     opened_at: datetime = Field(sa_type=AwareDateTime)
     expires_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     answered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # When it stopped being open without an answer (expired or closed by the system).
+    closed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class InboxItemState(enum.StrEnum):
+    OPEN = "open"
+    HANDLED = "handled"
+
+
+class InboxItem(SQLModel, table=True):
+    """A volunteer's SMS that matched no word, for the coordinators of their buurtsteunpunt."""
+
+    __tablename__ = "inbox_item"
+    __table_args__ = (Index("ix_inbox_item_support_point_state", "support_point_id", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # NULL when the volunteer has no buurtsteunpunt: the regional coordinators see those.
+    support_point_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("support_point.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    volunteer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("volunteer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    inbound_message_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("inbound_message.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        )
+    )
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    state: InboxItemState = Field(default=InboxItemState.OPEN, sa_type=str_enum(InboxItemState))
+    created_at: datetime = Field(sa_type=AwareDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    handled_by: str | None = Field(default=None, max_length=100)
