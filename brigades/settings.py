@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     worker_batch_size: int = 50
     worker_concurrency: int = 8
     outbox_max_attempts: int = 8
+    # A row left in "sending" longer than this (a worker died mid-send) becomes "uncertain".
+    worker_sending_grace_seconds: float = 300.0
+    # Per sender (Twilio number or messaging service): SMS segments per second and burst.
+    sms_rate_per_second: float = 10.0
+    sms_rate_burst: int = 10
 
     demo_volunteers: int = 3000
     demo_region: str = "VR09"

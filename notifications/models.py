@@ -99,3 +99,13 @@ class InboundMessage(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=48)
     received_at: datetime = Field(sa_type=AwareDateTime)
     handled_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class SmsSenderRate(SQLModel, table=True):
+    """The token bucket of one sender, shared by every worker (see ``notifications.ratelimit``)."""
+
+    __tablename__ = "sms_sender_rate"
+
+    sender: str = Field(primary_key=True, max_length=64)
+    tokens: float
+    updated_at: datetime = Field(sa_type=AwareDateTime)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from notifications.models import Channel, MessageState, OutboxMessage, Priority
 from notifications.segments import count_segments
+from notifications.texts import DRILL_PREFIX, drill_text
 
-DRILL_PREFIX = "OEFENING"
+__all__ = ["DRILL_PREFIX", "enqueue", "get", "requeue", "state_counts"]
 
 
 def enqueue(
@@ -34,8 +36,8 @@ def enqueue(
     not_before: datetime | None = None,
 ) -> OutboxMessage:
     """Queue one message; the caller's transaction decides whether it exists."""
-    if drill and not body.startswith(DRILL_PREFIX):
-        body = f"{DRILL_PREFIX}: {body}"
+    if drill:
+        body = drill_text(body)
     message = OutboxMessage(
         recipient=recipient,
         body=body,
@@ -54,5 +56,49 @@ def enqueue(
         created_at=now,
         updated_at=now,
     )
+    session.add(message)
+    return message
+
+
+def get(session: Session, outbox_id: int) -> OutboxMessage | None:
+    """One outbox message by id."""
+    return session.get(OutboxMessage, outbox_id)
+
+
+def state_counts(session: Session) -> dict[MessageState, int]:
+    """How many messages are in each state (for health pages and the drill report)."""
+    rows = session.exec(
+        select(OutboxMessage.state, func.count()).group_by(col(OutboxMessage.state))
+    ).all()
+    counts = dict.fromkeys(MessageState, 0)
+    for state, count in rows:
+        counts[MessageState(state)] = count
+    return counts
+
+
+REQUEUEABLE = frozenset({MessageState.UNCERTAIN, MessageState.FAILED})
+
+
+def requeue(session: Session, *, outbox_id: int, now: datetime) -> OutboxMessage | None:
+    """Queue an uncertain or failed message again: a person decided it should go (once more).
+
+    The worker never does this on its own (an uncertain message may already have arrived).
+    Returns None when there is no such message; a message in another state is left alone.
+    """
+    message = session.get(OutboxMessage, outbox_id, with_for_update=True)
+    if message is None or message.state not in REQUEUEABLE:
+        return message
+    message.state = MessageState.QUEUED
+    message.attempts = 0
+    message.next_attempt_at = now
+    message.claimed_at = None
+    message.claimed_by = None
+    # A fresh send gets a fresh provider SID; the old one belongs to the failed try.
+    message.provider_sid = None
+    message.provider_error_code = None
+    message.error_message = None
+    message.sent_at = None
+    message.failed_at = None
+    message.updated_at = now
     session.add(message)
     return message

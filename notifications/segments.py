@@ -24,18 +24,28 @@ def count_segments(text: str) -> SegmentCount:
     """How many SMS segments ``text`` takes, and which characters (if any) force UCS-2."""
     offending = "".join(sorted({c for c in text if c not in _GSM_BASIC and c not in _GSM_EXTENDED}))
     if not offending:
-        units = sum(2 if c in _GSM_EXTENDED else 1 for c in text)
+        costs = [2 if c in _GSM_EXTENDED else 1 for c in text]
         single, multi = 160, 153
         encoding = "GSM-7"
     else:
-        units = len(text.encode("utf-16-le")) // 2
+        costs = [len(c.encode("utf-16-le", "surrogatepass")) // 2 for c in text]
         single, multi = 70, 67
         encoding = "UCS-2"
-    if units <= single:
-        segments = 1
-    else:
-        segments = -(-units // multi)
+    units = sum(costs)
+    segments = 1 if units <= single else _split(costs, multi)
     return SegmentCount(encoding=encoding, units=units, segments=segments, offending=offending)
+
+
+def _split(costs: list[int], capacity: int) -> int:
+    """Segments of a concatenated message of characters costing ``costs`` units."""
+    # A character (an escape pair, a surrogate pair) is never split across two segments, so a
+    # segment may end one unit short of its capacity.
+    segments, used = 1, 0
+    for cost in costs:
+        if used + cost > capacity:
+            segments, used = segments + 1, 0
+        used += cost
+    return segments
 
 
 def is_gsm7(text: str) -> bool:

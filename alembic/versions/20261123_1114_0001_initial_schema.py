@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 10:57:19.601753
+Create Date: 2026-11-23 11:14:26.831741
 """
 
 from collections.abc import Sequence
@@ -170,6 +170,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code", name=op.f("pk_skill")),
     )
     op.create_table(
+        "sms_sender_rate",
+        sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("tokens", sa.Float(), nullable=False),
+        sa.Column(
+            "updated_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("sender", name=op.f("pk_sms_sender_rate")),
+    )
+    op.create_table(
         "support_point",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
@@ -335,6 +344,52 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "inbox_item",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("support_point_id", sa.Integer(), nullable=True),
+        sa.Column("volunteer_id", sa.Integer(), nullable=False),
+        sa.Column("inbound_message_id", sa.Integer(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum("open", "handled", name="inboxitemstate", native_enum=False, length=24),
+            nullable=False,
+        ),
+        sa.Column(
+            "created_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("handled_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("handled_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["inbound_message_id"],
+            ["inbound_message.id"],
+            name=op.f("fk_inbox_item_inbound_message_id_inbound_message"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["support_point_id"],
+            ["support_point.id"],
+            name=op.f("fk_inbox_item_support_point_id_support_point"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["volunteer_id"],
+            ["volunteer.id"],
+            name=op.f("fk_inbox_item_volunteer_id_volunteer"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_item")),
+        sa.UniqueConstraint("inbound_message_id", name=op.f("uq_inbox_item_inbound_message_id")),
+    )
+    with op.batch_alter_table("inbox_item", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_inbox_item_support_point_state", ["support_point_id", "state"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_inbox_item_volunteer_id"), ["volunteer_id"], unique=False
+        )
+
+    op.create_table(
         "phone_verification",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("volunteer_id", sa.Integer(), nullable=False),
@@ -409,6 +464,7 @@ def upgrade() -> None:
         sa.Column(
             "answered_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
         ),
+        sa.Column("closed_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["volunteer_id"],
             ["volunteer.id"],
@@ -508,6 +564,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_phone_verification_volunteer_id"))
 
     op.drop_table("phone_verification")
+    with op.batch_alter_table("inbox_item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inbox_item_volunteer_id"))
+        batch_op.drop_index("ix_inbox_item_support_point_state")
+
+    op.drop_table("inbox_item")
     with op.batch_alter_table("availability_window", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_availability_window_volunteer_id"))
 
@@ -529,6 +590,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_support_point_gm_code"))
 
     op.drop_table("support_point")
+    op.drop_table("sms_sender_rate")
     op.drop_table("skill")
     op.drop_table("rate_limit_bucket")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:

@@ -1,0 +1,141 @@
+"""Wiring the notifications package into the application: providers, the worker, its thread.
+
+``notifications`` knows nothing of settings or of the application; this module builds its parts
+from the settings and runs the outbox worker, either on a daemon thread inside the web process
+(``ZB_WORKER_IN_PROCESS``, the default for a single SQLite installation) or as its own process
+(``zorgbrigade worker``), as many as wanted against PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import datetime
+from types import FrameType
+
+from sqlalchemy import Engine
+
+from brigades import clock
+from brigades.db import make_engine
+from brigades.settings import Settings, SmsProviderName
+from notifications.providers.base import SmsProvider
+from notifications.providers.console import ConsoleProvider
+from notifications.ratelimit import SenderLimit, SenderRateLimiter
+from notifications.worker import OutboxWorker
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+class InstalledClock:
+    """The application clock as installed *now* (tests and the drill simulator swap it)."""
+
+    def now(self) -> datetime:
+        return clock.now()
+
+
+def build_providers(settings: Settings) -> dict[str, SmsProvider]:
+    """The SMS providers this process can send through, by name (the outbox ``provider``)."""
+    # The console provider is always there: messages queued for it (development, drills,
+    # synthetic volunteers) are sent whatever the production provider is.
+    providers: dict[str, SmsProvider] = {ConsoleProvider.name: ConsoleProvider()}
+    if settings.sms_provider is SmsProviderName.TWILIO:
+        twilio = _twilio_provider(settings)
+        providers[twilio.name] = twilio
+    return providers
+
+
+def _twilio_provider(settings: Settings) -> SmsProvider:
+    """The Twilio provider (hook: built by the Twilio issue, in notifications/providers/)."""
+    raise RuntimeError(
+        "ZB_SMS_PROVIDER=twilio, but the Twilio provider is not part of this build yet; "
+        "use ZB_SMS_PROVIDER=console"
+    )
+
+
+def status_callback_urls(settings: Settings) -> dict[str, str]:
+    """Where each provider reports delivery status (hook: the Twilio issue adds its webhook)."""
+    return {}
+
+
+def build_rate_limiter(settings: Settings, engine: Engine) -> SenderRateLimiter:
+    """Per-sender rate limits; the console sends without one."""
+    limits = {
+        SmsProviderName.TWILIO.value: SenderLimit(
+            per_second=settings.sms_rate_per_second, burst=settings.sms_rate_burst
+        )
+    }
+    return SenderRateLimiter(engine, InstalledClock(), limits)
+
+
+def build_worker(settings: Settings, engine: Engine) -> OutboxWorker:
+    """An outbox worker configured from the settings (it opens its own sessions on ``engine``)."""
+    return OutboxWorker(
+        engine,
+        build_providers(settings),
+        InstalledClock(),
+        batch_size=settings.worker_batch_size,
+        concurrency=settings.worker_concurrency,
+        max_attempts=settings.outbox_max_attempts,
+        sending_grace_seconds=settings.worker_sending_grace_seconds,
+        rate_limiter=build_rate_limiter(settings, engine),
+        status_callback_urls=status_callback_urls(settings),
+    )
+
+
+class BackgroundWorker:
+    """The outbox worker on a daemon thread; ``stop()`` ends it after the current round."""
+
+    def __init__(self, worker: OutboxWorker, poll_seconds: float) -> None:
+        self.worker = worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=worker.run_forever,
+            args=(self._stop, poll_seconds),
+            name="outbox-worker",
+            daemon=True,
+        )
+
+    def start(self) -> BackgroundWorker:
+        """Start the thread; returns self."""
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread is alive."""
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Ask the worker to stop and wait for the round in progress to finish."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("outbox worker did not stop within %.0f s", timeout)
+
+
+def start_background_worker(settings: Settings, engine: Engine) -> BackgroundWorker:
+    """Run the outbox worker inside this process until ``stop()``."""
+    return BackgroundWorker(build_worker(settings, engine), settings.worker_poll_seconds).start()
+
+
+def run_worker_forever(settings: Settings) -> None:
+    """The ``zorgbrigade worker`` process: send until SIGTERM or SIGINT, then finish the round."""
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    worker = build_worker(settings, engine)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("outbox worker: %s received, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        worker.run_forever(stop, settings.worker_poll_seconds)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()

@@ -1,0 +1,387 @@
+"""The outbox worker: claims queued messages, hands them to their provider, records the outcome.
+
+One round (:meth:`OutboxWorker.run_once`):
+
+1. :func:`recover_stuck` — a row left in ``sending`` past the grace period without a provider SID
+   is a crash between claiming and recording. The provider may have taken it, so it is never sent
+   again silently: it becomes ``uncertain`` and is logged (by id) for a person or a status
+   callback to resolve.
+2. Claim — in one short transaction, the most urgent due rows (highest priority, then oldest) of
+   the providers this worker has: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` so that any
+   number of workers share the queue without taking the same row; on SQLite the transaction starts
+   with ``BEGIN IMMEDIATE``, which serialises claimers. Each sender's rate limit is taken in the
+   same transaction (a row is only claimed with a token). Claimed rows become ``sending``
+   (claimed_at, claimed_by, attempts + 1) and the transaction COMMITS before any provider is
+   called, so a crash leaves visible ``sending`` rows rather than invisible sends.
+3. Send — with at most ``concurrency`` calls in flight; each outcome is recorded at once in its
+   own short transaction: sent (SID, sender), retried later (transient: exponential backoff with
+   full jitter), failed (permanent, or out of attempts: the subject's owner is told in the same
+   transaction), or uncertain (the provider's answer was lost).
+
+Only SMS rows are sent here; web notices are read by the volunteer's pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from notifications.clock import Clock
+from notifications.failures import FailureHandlers, notify_failure
+from notifications.models import Channel, MessageState, OutboxMessage
+from notifications.providers.base import (
+    OutboundSms,
+    PermanentSendError,
+    SendResult,
+    SmsProvider,
+    TransientSendError,
+    UncertainSendError,
+)
+from notifications.ratelimit import SenderRateLimiter, sender_key
+from notifications.status import advance, apply_status
+from notifications.transactions import is_postgres, transaction
+
+__all__ = ["OutboxWorker", "apply_status", "backoff_delay", "recover_stuck"]
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 600.0
+DEFAULT_SENDING_GRACE_SECONDS = 300.0
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    retry_after: float | None = None,
+    base: float = BACKOFF_BASE_SECONDS,
+    cap: float = BACKOFF_CAP_SECONDS,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds before the next try after ``attempt`` tries (full jitter, at least retry_after)."""
+    ceiling = min(cap, base * 2 ** min(max(attempt - 1, 0), 32))
+    delay = (rng or random).uniform(0.0, ceiling)
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def recover_stuck(session: Session, now: datetime, grace: timedelta | float) -> list[int]:
+    """Mark rows stuck in ``sending`` past ``grace`` without a SID as ``uncertain``; their ids."""
+    grace = grace if isinstance(grace, timedelta) else timedelta(seconds=grace)
+    query = select(OutboxMessage.id).where(
+        col(OutboxMessage.state) == MessageState.SENDING,
+        col(OutboxMessage.provider_sid).is_(None),
+        col(OutboxMessage.claimed_at) < now - grace,
+    )
+    if is_postgres(session):
+        # Rows another worker is recording (or recovering) right now are theirs to settle.
+        query = query.with_for_update(skip_locked=True)
+    ids = sorted(i for i in session.exec(query).all() if i is not None)
+    if not ids:
+        return []
+    session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.state) == MessageState.SENDING)
+        .values(
+            state=MessageState.UNCERTAIN,
+            updated_at=now,
+            error_message="no outcome recorded after sending started (worker stopped?)",
+        )
+    )
+    for outbox_id in ids:
+        log.warning("outbox=%s stuck in sending; marked uncertain, not re-sent", outbox_id)
+    return ids
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    outbox: OutboundSms
+    provider: str
+
+
+class OutboxWorker:
+    """Sends queued outbox messages through their providers; safe to run several at once (PG)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        providers: Mapping[str, SmsProvider],
+        clock: Clock,
+        *,
+        worker_id: str | None = None,
+        batch_size: int = 50,
+        concurrency: int = 8,
+        max_attempts: int = 8,
+        sending_grace_seconds: float = DEFAULT_SENDING_GRACE_SECONDS,
+        rate_limiter: SenderRateLimiter | None = None,
+        failure_handlers: FailureHandlers | None = None,
+        status_callback_urls: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if batch_size < 1 or concurrency < 1 or max_attempts < 1:
+            raise ValueError("batch_size, concurrency and max_attempts must be at least 1")
+        self.engine = engine
+        self.providers = dict(providers)
+        self.clock = clock
+        self.worker_id = (worker_id or default_worker_id())[:64]
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.sending_grace = timedelta(seconds=sending_grace_seconds)
+        self.rate_limiter = rate_limiter
+        self.failure_handlers = failure_handlers
+        self.status_callback_urls = dict(status_callback_urls or {})
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+
+    def run_once(self) -> int:
+        """One round: recover stuck rows, claim a batch, send it; returns messages processed."""
+        claimed = self._claim()
+        if not claimed:
+            return 0
+        if len(claimed) == 1 or self.concurrency == 1:
+            for item in claimed:
+                self._send_and_record(item)
+        else:
+            with ThreadPoolExecutor(
+                max_workers=min(self.concurrency, len(claimed)),
+                thread_name_prefix="outbox-send",
+            ) as pool:
+                # list() re-raises an unexpected error from a sending thread here.
+                list(pool.map(self._send_and_record, claimed))
+        return len(claimed)
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        """Run rounds until ``stop`` is set; waits ``poll_seconds`` when there was nothing to do."""
+        log.info("outbox worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                processed = self.run_once()
+            except Exception as exc:
+                # Keep the worker alive through a database outage. Only the type is logged:
+                # database errors carry the statement's parameters (numbers, message texts).
+                log.error("outbox worker round failed: %s", type(exc).__name__)
+                processed = 0
+            if processed < self.batch_size:
+                stop.wait(poll_seconds)
+        log.info("outbox worker %s stopped", self.worker_id)
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def _claim(self) -> list[_Claimed]:
+        """Recover stuck rows, claim due rows and commit them as ``sending`` before any send."""
+        with transaction(self.engine) as session:
+            now = self.clock.now()
+            # In the claim's transaction: one write transaction per round, which matters on
+            # SQLite where every transaction takes the database's write lock.
+            recover_stuck(session, now, self.sending_grace)
+            if not self.providers:
+                return []
+            query = (
+                select(OutboxMessage)
+                .where(
+                    col(OutboxMessage.state) == MessageState.QUEUED,
+                    col(OutboxMessage.next_attempt_at) <= now,
+                    col(OutboxMessage.channel) == Channel.SMS,
+                    col(OutboxMessage.provider).in_(sorted(self.providers)),
+                )
+                .order_by(
+                    col(OutboxMessage.priority).desc(),
+                    col(OutboxMessage.created_at),
+                    col(OutboxMessage.id),
+                )
+                .limit(self.batch_size)
+                .execution_options(populate_existing=True)
+            )
+            if is_postgres(session):
+                query = query.with_for_update(skip_locked=True)
+            rows = self._within_rate(session, list(session.exec(query)), now)
+            claimed = []
+            for row in rows:
+                row.state = MessageState.SENDING
+                row.claimed_at = now
+                row.claimed_by = self.worker_id
+                row.attempts += 1
+                row.updated_at = now
+                session.add(row)
+                claimed.append(self._outbound(row))
+        return claimed
+
+    def _within_rate(
+        self, session: Session, rows: Sequence[OutboxMessage], now: datetime
+    ) -> list[OutboxMessage]:
+        """The rows the senders' rate limits let through now (tokens taken for them)."""
+        if self.rate_limiter is None or not rows:
+            return list(rows)
+        costs: dict[str, list[int]] = {}
+        for row in rows:
+            costs.setdefault(sender_key(row), []).append(max(row.segments, 1))
+        # Buckets are locked in sender order so concurrent claimers cannot deadlock.
+        granted = {
+            key: self.rate_limiter.grant(session, key, key_costs, now=now)
+            for key, key_costs in sorted(costs.items())
+        }
+        allowed = []
+        for row in rows:  # in priority order: the most urgent rows get the tokens
+            key = sender_key(row)
+            if granted[key] > 0:
+                granted[key] -= 1
+                allowed.append(row)
+        return allowed
+
+    def _outbound(self, row: OutboxMessage) -> _Claimed:
+        assert row.id is not None
+        return _Claimed(
+            outbox=OutboundSms(
+                outbox_id=row.id,
+                to=row.recipient,
+                body=row.body,
+                sender_hint=row.sender,
+                status_callback_url=self.status_callback_urls.get(row.provider),
+                synthetic=row.synthetic,
+            ),
+            provider=row.provider,
+        )
+
+    # -- sending and recording --------------------------------------------------------------
+
+    def _send_and_record(self, item: _Claimed) -> None:
+        provider = self.providers[item.provider]
+        outbox_id = item.outbox.outbox_id
+        try:
+            result = provider.send(item.outbox)
+        except TransientSendError as exc:
+            self._record_transient(outbox_id, exc)
+        except PermanentSendError as exc:
+            self._record_permanent(outbox_id, exc)
+        except UncertainSendError as exc:
+            self._record_uncertain(outbox_id, exc.code, exc.message)
+        except Exception as exc:
+            # A bug or an unclassified error inside the provider: it may have sent the message
+            # before failing, so this is the crash window again, never a retry.
+            self._record_uncertain(outbox_id, None, f"unexpected {type(exc).__name__}")
+        else:
+            self._record_sent(outbox_id, result)
+
+    def _locked(self, session: Session, outbox_id: int) -> OutboxMessage | None:
+        return session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id) == outbox_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+
+    def _record_sent(self, outbox_id: int, result: SendResult) -> None:
+        with transaction(self.engine) as session:
+            message = self._locked(session, outbox_id)
+            if message is None:
+                return
+            now = self.clock.now()
+            # A status callback may have got here first; it never moves the state back.
+            message.provider_sid = message.provider_sid or result.provider_sid
+            message.sender = result.sender or message.sender
+            message.updated_at = now
+            if advance(session, message, MessageState.SENT, now=now):
+                message.provider_error_code = None
+                message.error_message = None
+            session.add(message)
+
+    def _record_transient(self, outbox_id: int, exc: TransientSendError) -> None:
+        with transaction(self.engine) as session:
+            message = self._locked(session, outbox_id)
+            if message is None or message.state is not MessageState.SENDING:
+                return
+            now = self.clock.now()
+            if message.attempts >= self.max_attempts:
+                log.warning("outbox=%s failed after %s attempts", outbox_id, message.attempts)
+                self._fail(
+                    session,
+                    message,
+                    code=exc.code,
+                    text=f"gave up after {message.attempts} attempts",
+                )
+                return
+            with self._rng_lock:
+                delay = backoff_delay(message.attempts, retry_after=exc.retry_after, rng=self._rng)
+            message.state = MessageState.QUEUED
+            message.next_attempt_at = now + timedelta(seconds=delay)
+            message.claimed_at = None
+            message.claimed_by = None
+            message.provider_error_code = _clip(exc.code, 16)
+            message.error_message = _clip(exc.message)
+            message.updated_at = now
+            session.add(message)
+
+    def _record_permanent(self, outbox_id: int, exc: PermanentSendError) -> None:
+        log.warning("outbox=%s failed permanently (code %s)", outbox_id, exc.code)
+        with transaction(self.engine) as session:
+            message = self._locked(session, outbox_id)
+            if message is None:
+                return
+            self._fail(session, message, code=exc.code, text=_clip(exc.message))
+
+    def _fail(
+        self, session: Session, message: OutboxMessage, *, code: str | None, text: str | None
+    ) -> None:
+        """Mark failed and tell the subject's owner, in one transaction.
+
+        A handler that raises must not leave the row in ``sending`` (it would end up
+        ``uncertain``, which is not true): its work is undone with its savepoint, the error is
+        logged, and the failure is recorded without it.
+        """
+        if not advance(
+            session,
+            message,
+            MessageState.FAILED,
+            now=self.clock.now(),
+            error_code=code,
+            error_message=text,
+            notify=False,
+        ):
+            return
+        session.flush()
+        try:
+            with session.begin_nested():
+                notify_failure(session, message, handlers=self.failure_handlers)
+        except Exception as exc:
+            log.error(
+                "failure handler for outbox=%s (subject kind %s) raised %s; owner not told",
+                message.id,
+                message.subject_kind,
+                type(exc).__name__,
+            )
+            message.error_message = _clip(f"{text or ''} (failure handler raised)".strip())
+            session.add(message)
+
+    def _record_uncertain(self, outbox_id: int, code: str | None, text: str) -> None:
+        log.warning("outbox=%s outcome unknown; marked uncertain, not re-sent", outbox_id)
+        with transaction(self.engine) as session:
+            message = self._locked(session, outbox_id)
+            if message is None or message.state is not MessageState.SENDING:
+                return
+            message.state = MessageState.UNCERTAIN
+            message.provider_error_code = _clip(code, 16)
+            message.error_message = _clip(text)
+            message.updated_at = self.clock.now()
+            session.add(message)
+
+
+def default_worker_id() -> str:
+    """host:pid:random — unique per worker, readable in ``claimed_by``."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _clip(text: str | None, limit: int = 500) -> str | None:
+    return None if text is None else text[:limit]
