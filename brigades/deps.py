@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -25,22 +26,42 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
-    with Session(get_engine(request), expire_on_commit=False) as session:
-        try:
-            yield session
-        except DomainError as exc:
-            if exc.keep_changes:
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
-        else:
+# Finishing a transaction (commit or rollback, then returning the connection to the pool) runs on
+# its own thread limiter. If it shared the route handlers' limiter, requests that finished their
+# handler could wait for a thread while holding a connection, and handlers waiting for a
+# connection would hold every thread: a deadlock that shows under load as pool time-outs.
+_FINISH_LIMITER = anyio.CapacityLimiter(64)
+
+
+def _finish(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
             session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on error."""
+    session = Session(get_engine(request), expire_on_commit=False)
+    try:
+        yield session
+    except DomainError as exc:
+        await anyio.to_thread.run_sync(
+            lambda: _finish(session, commit=exc.keep_changes), limiter=_FINISH_LIMITER
+        )
+        raise
+    except BaseException:
+        await anyio.to_thread.run_sync(
+            lambda: _finish(session, commit=False), limiter=_FINISH_LIMITER
+        )
+        raise
+    else:
+        await anyio.to_thread.run_sync(
+            lambda: _finish(session, commit=True), limiter=_FINISH_LIMITER
+        )
 
 
 def client_address(request: Request) -> str:

@@ -9,6 +9,13 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from brigades import runtime
+from brigades.accounts import web as accounts_web
+from brigades.accounts.admin_pages import router as accounts_admin_pages_router
+from brigades.accounts.admin_routes import router as accounts_admin_router
+from brigades.accounts.pages import router as accounts_pages_router
+from brigades.accounts.routes import router as auth_router
+from brigades.audit.pages import router as audit_pages_router
+from brigades.audit.routes import router as audit_router
 from brigades.dev.pages import router as dev_pages_router
 from brigades.health.routes import router as health_router
 from brigades.privacy.pages import router as privacy_pages_router
@@ -18,6 +25,7 @@ from brigades.supportpoints.routes import router as supportpoints_router
 from brigades.volunteers.mijn import router as volunteer_own_pages_router
 from brigades.volunteers.pages import router as volunteer_pages_router
 from brigades.volunteers.routes import router as volunteers_router
+from brigades.webhooks.routes import router as twilio_webhooks_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -37,6 +45,15 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     app.include_router(volunteer_pages_router)
     app.include_router(volunteer_own_pages_router)
     app.include_router(privacy_pages_router)
+    # Always mounted; answers 404 unless a Twilio auth token is configured.
+    app.include_router(twilio_webhooks_router)
+    app.include_router(auth_router)
+    app.include_router(accounts_admin_router)
+    app.include_router(accounts_pages_router)
+    app.include_router(accounts_admin_pages_router)
+    app.include_router(audit_router)
+    app.include_router(audit_pages_router)
+    accounts_web.install(app)  # pages without a login go to /beheer/inloggen
 
 
 def start_background_worker(settings: Settings, engine: Engine) -> Stoppable | None:

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "ZB_DATABASE_URL"),
     )
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     sms_provider: SmsProviderName = SmsProviderName.CONSOLE
 
     twilio_account_sid: str | None = Field(
@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     twilio_from: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
+    # How long one send may take (a read time-out makes the message "uncertain").
+    twilio_connect_timeout_seconds: float = 5.0
+    twilio_read_timeout_seconds: float = 15.0
+    # Words Twilio answers itself because they are configured in its Advanced Opt-Out
+    # (comma-separated, e.g. "STOPPEN,UITSCHRIJVEN"): we act on them but send no reply of our own.
+    twilio_own_keywords: str = ""
 
     # Sign-up and verification.
     consent_version: str = "2026-11"
@@ -69,11 +75,33 @@ class Settings(BaseSettings):
     worker_batch_size: int = 50
     worker_concurrency: int = 8
     outbox_max_attempts: int = 8
-    # A row left in "sending" longer than this (a worker died mid-send) becomes "uncertain".
+    # A row left in "sending" (or "uncertain") longer than this without a SID or a status
+    # callback is reconciled with the provider, or marked "uncertain" (docs/twilio.md).
     worker_sending_grace_seconds: float = 300.0
-    # Per sender (Twilio number or messaging service): SMS segments per second and burst.
-    sms_rate_per_second: float = 10.0
-    sms_rate_burst: int = 10
+    # Per sender (Twilio number or Messaging Service): SMS segments per second and burst.
+    # Unset: 1/s for a long code (ZB_TWILIO_FROM), 10/s for a Messaging Service; burst
+    # max(3, rate).
+    sms_rate_per_second: float | None = None
+    sms_rate_burst: int | None = None
+    # Test only (refused unless ZB_ENV=test): kill the worker process at a point of the send,
+    # "before_send", "after_answer" or "after_commit", optionally ":N" for the N-th time.
+    test_crash_at: str | None = None
+
+    # Staff accounts (/beheer and the API): sessions, tokens, login protection.
+    staff_session_idle_seconds: int = 8 * 3600
+    staff_session_absolute_seconds: int = 12 * 3600
+    # Between the password and the TOTP code (or the enrolment) of one login.
+    staff_login_step_seconds: int = 15 * 60
+    access_token_ttl_seconds: int = 3600
+    api_key_ttl_days: int = 365
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 15 * 60
+    # Per client address, every login attempt counts; each tier gives a longer wait.
+    # Windows stay within the rate limiter's purge horizon (one hour).
+    login_limits_per_client: tuple[tuple[int, int], ...] = ((10, 60), (30, 3600))
+    password_reset_link_ttl_seconds: int = 3600
+    password_reset_code_ttl_seconds: int = 15 * 60
+    password_reset_limit_per_account: tuple[int, int] = (3, 3600)
 
     demo_volunteers: int = 3000
     demo_region: str = "VR09"
@@ -92,10 +120,43 @@ class Settings(BaseSettings):
                 raise ValueError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required")
         return self
 
+    @model_validator(mode="after")
+    def _check_sms_settings(self) -> Settings:
+        if self.test_crash_at and self.env is not Environment.TEST:
+            raise ValueError("ZB_TEST_CRASH_AT is only allowed with ZB_ENV=test")
+        if self.sms_provider is SmsProviderName.TWILIO and not (
+            self.twilio_from or self.twilio_messaging_service_sid
+        ):
+            raise ValueError("ZB_TWILIO_FROM or ZB_TWILIO_MESSAGING_SERVICE_SID is required")
+        if self.sms_rate_per_second is not None and self.sms_rate_per_second <= 0:
+            raise ValueError("ZB_SMS_RATE_PER_SECOND must be positive")
+        # A claimed batch is sent in ceil(batch / concurrency) waves of at most one connect plus
+        # one read time-out each; a row still being sent must never look abandoned.
+        waves = -(-self.worker_batch_size // max(self.worker_concurrency, 1))
+        longest = waves * (self.twilio_connect_timeout_seconds + self.twilio_read_timeout_seconds)
+        if self.worker_sending_grace_seconds <= longest:
+            raise ValueError(
+                "ZB_WORKER_SENDING_GRACE_SECONDS must exceed the longest a claimed batch can "
+                f"take to send ({longest:.0f} s)"
+            )
+        return self
+
     @cached_property
     def is_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def twilio_webhooks_enabled(self) -> bool:
+        """Twilio's webhooks are served whenever its auth token is set (to check signatures)."""
+        return bool(self.twilio_auth_token and self.twilio_auth_token.get_secret_value())
+
+    @property
+    def twilio_own_keyword_set(self) -> frozenset[str]:
+        """The Advanced Opt-Out words, lower case."""
+        return frozenset(
+            word.strip().casefold() for word in self.twilio_own_keywords.split(",") if word.strip()
+        )
 
     @property
     def dev_tools_enabled(self) -> bool:

@@ -80,9 +80,10 @@ class Databases:
         if self.is_postgres:
             with self.admin().connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-            self.created.append(name)
         else:
             shutil.copy(self.workdir / f"{template}.db", self.workdir / f"{name}.db")
+        # Counted on SQLite too: otherwise every new() reuses (and overwrites) the same file.
+        self.created.append(name)
         return self._url(name)
 
     def empty(self) -> str:

@@ -32,7 +32,9 @@ class ConsentMethod(enum.StrEnum):
 
 
 def _volunteer_fk() -> Any:
-    return Column(Integer, ForeignKey("volunteer.id", ondelete="CASCADE"), nullable=False, index=True)
+    return Column(
+        Integer, ForeignKey("volunteer.id", ondelete="CASCADE"), nullable=False, index=True
+    )
 
 
 class Volunteer(SQLModel, table=True):

@@ -1,0 +1,204 @@
+"""Shared helpers for the benchmarks: databases, servers, wrk, result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+PG_SERVER = os.environ.get("ZB_BENCH_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/")
+
+
+def machine() -> dict[str, object]:
+    """What the numbers were measured on."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one benchmark run; dropped afterwards."""
+    name = f"{prefix}_{int(time.time())}"
+    admin = create_engine(PG_SERVER + "postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_SERVER + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def server(
+    app: str, env: dict[str, str], *, port: int, cpus: str | None = None, workers: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
+    """uvicorn with httptools + uvloop (``uvicorn[standard]``), optionally pinned to CPUs."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--workers",
+        str(workers),
+        "--backlog",
+        "4096",
+    ]
+    if cpus and shutil.which("taskset"):
+        cmd = ["taskset", "-c", cpus, *cmd]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    non_2xx: int
+    socket_errors: int
+    extra: dict[str, object]
+
+
+def run_wrk(
+    url: str,
+    *,
+    script: Path | None,
+    duration: int,
+    connections: int,
+    threads: int = 1,
+    cpus: str | None = None,
+    script_args: list[str] | None = None,
+) -> WrkResult:
+    """Run wrk and parse its summary (the Lua ``done`` hook prints a JSON line)."""
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    cmd += ["--timeout", "10s"]
+    if script:
+        cmd += ["-s", str(script)]
+    cmd.append(url)
+    if script_args:
+        cmd += ["--", *script_args]
+    if cpus and shutil.which("taskset"):
+        cmd = ["taskset", "-c", cpus, *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    summary: dict[str, object] = {}
+    for line in out.splitlines():
+        if line.startswith("JSON "):
+            try:
+                summary = json.loads(line[5:])
+            except json.JSONDecodeError as exc:
+                raise RuntimeError(f"cannot parse wrk summary: {line!r}") from exc
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
+    if not m:
+        raise RuntimeError("cannot parse wrk output:\n" + out)
+    requests = int(m.group(1))
+    seconds = float(m.group(2)) * {"s": 1, "m": 60, "ms": 0.001}.get(m.group(3), 1)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    lat = summary.get("latency_us", {}) if summary else {}
+    assert isinstance(lat, dict)
+    return WrkResult(
+        requests=requests,
+        seconds=seconds,
+        rps=requests / seconds,
+        p50_ms=float(lat.get("p50", 0)) / 1000,
+        p90_ms=float(lat.get("p90", 0)) / 1000,
+        p99_ms=float(lat.get("p99", 0)) / 1000,
+        max_ms=float(lat.get("max", 0)) / 1000,
+        non_2xx=int(non2xx.group(1)) if non2xx else 0,
+        socket_errors=sum(int(x) for x in errors.groups()) if errors else 0,
+        extra=summary,
+    )
+
+
+LATENCY_LUA = """
+done = function(summary, latency, requests)
+  local parts = {}
+  for _, p in ipairs({50, 90, 99, 99.9}) do
+    local key = (tostring(p):gsub("%.", "_"))
+    parts[#parts + 1] = string.format('"p%s": %d', key, latency:percentile(p))
+  end
+  io.write(string.format('JSON {"latency_us": {%s, "max": %d}, "requests": %d, "status": %s%s}\\n',
+    table.concat(parts, ", "), latency.max, summary.requests, status_json(), extra_json()))
+end
+"""
+
+
+def write_result(name: str, payload: dict[str, object]) -> Path:
+    """Store a benchmark's results as JSON under bench/results/."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return path
+
+
+def print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
+    """A plain fixed-width table on stdout."""
+    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    print("  ".join("-" * widths[c] for c in columns))
+    for r in rows:
+        print("  ".join(_fmt(r.get(c)).ljust(widths[c]) for c in columns))
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value >= 100 else f"{value:.2f}"
+    return str(value) if value is not None else ""

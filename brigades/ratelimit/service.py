@@ -1,0 +1,131 @@
+"""Fixed-window rate limits, counted in the database so every process shares them.
+
+A counter's key is ``scope:`` + a keyed hash of the value: a phone number or an IP address is
+never stored in clear. Counting is one upsert statement in the caller's transaction; a refused
+request raises :class:`RateLimited`, whose ``keep_changes`` makes the boundary commit the count.
+Call these before any other write of the request, so that committing the count commits nothing
+else.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import case, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from brigades.errors import RateLimited
+from brigades.ratelimit.models import RateLimitBucket
+from brigades.security import keyed_hash
+
+# Scopes are part of the stored key; keep them short (the key column holds 80 characters).
+MAX_SCOPE_LENGTH = 32
+_HASH_CHARS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One count against one limit: ``limit`` is (requests, window seconds)."""
+
+    scope: str
+    value: str
+    limit: tuple[int, int]
+
+
+def bucket_key(secret: SecretStr | str, scope: str, value: str) -> str:
+    """The stored key of a counter: the scope in clear, the value only as a keyed hash."""
+    if not scope or len(scope) > MAX_SCOPE_LENGTH or ":" in scope:
+        raise ValueError("a rate-limit scope is 1-32 characters without ':'")
+    return f"{scope}:{keyed_hash(secret, 'rate-limit:' + scope, value)[:_HASH_CHARS]}"
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
+    # Built once per dialect, with the values bound per call: compiled once, cached by SQLAlchemy.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(RateLimitBucket)
+    # In DO UPDATE, the table's columns are the stored row and `excluded` the proposed one:
+    # same window → count up; a newer window → start again at 1.
+    same_window = col(RateLimitBucket.window_start) == stmt.excluded.window_start
+    return stmt.on_conflict_do_update(
+        index_elements=[col(RateLimitBucket.key)],
+        set_={
+            "count": case((same_window, col(RateLimitBucket.count) + 1), else_=1),
+            "window_start": stmt.excluded.window_start,
+        },
+    ).returning(col(RateLimitBucket.key), col(RateLimitBucket.count))
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    stmt = _upsert_statement(session.get_bind().dialect.name)
+    # Several rows go as one INSERT … VALUES (…), (…) ("insertmanyvalues").
+    result = session.execute(stmt, rows[0] if len(rows) == 1 else rows)
+    return {str(row[0]): int(row[1]) for row in result}
+
+
+def _minutes_message(retry_after: int) -> str:
+    minutes = max(1, math.ceil(retry_after / 60))
+    unit = "minuut" if minutes == 1 else "minuten"
+    return f"Te veel pogingen. Probeer het over {minutes} {unit} opnieuw."
+
+
+def hit_all(
+    session: Session, *, hits: Sequence[Hit], now: datetime, secret: SecretStr | str
+) -> None:
+    """Count one request against several limits in one statement; raise RateLimited if over any.
+
+    A limit whose count is 0 or less is switched off (e.g. a load test's per-client limit).
+    """
+    stamp = int(now.timestamp())
+    rows: dict[str, dict[str, Any]] = {}
+    windows: dict[str, tuple[int, int, int]] = {}
+    for h in hits:
+        allowed, window = h.limit
+        if allowed <= 0:
+            continue
+        if window <= 0:
+            raise ValueError("a rate-limit window must be positive")
+        key = bucket_key(secret, h.scope, h.value)
+        start = stamp - stamp % window
+        rows[key] = {"key": key, "window_start": start, "count": 1}
+        windows[key] = (allowed, start, window)
+    if not rows:
+        return
+    # A fixed order of keys means a fixed order of row locks: two requests never deadlock.
+    counts = _upsert(session, [rows[k] for k in sorted(rows)])
+    retry_after = 0
+    for key, count in counts.items():
+        allowed, start, window = windows[key]
+        if count > allowed:
+            retry_after = max(retry_after, start + window - stamp)
+    if retry_after:
+        raise RateLimited(_minutes_message(retry_after), retry_after=max(1, retry_after))
+
+
+def hit(
+    session: Session,
+    *,
+    scope: str,
+    value: str,
+    limit: tuple[int, int],
+    now: datetime,
+    secret: SecretStr | str,
+) -> None:
+    """Count one request against one limit; raise RateLimited when it is over the limit."""
+    hit_all(session, hits=[Hit(scope, value, limit)], now=now, secret=secret)
+
+
+def purge_expired(session: Session, *, now: datetime, longest_window_seconds: int) -> int:
+    """Delete counters whose window ended (no window is longer than the one given)."""
+    cutoff = int(now.timestamp()) - longest_window_seconds
+    result = session.execute(
+        delete(RateLimitBucket).where(col(RateLimitBucket.window_start) < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
