@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from brigades.errors import DomainError
+from brigades.ratelimit.local import ClientRef, LocalRateLimiter
 from brigades.settings import Settings
 
 
@@ -49,8 +50,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except DomainError as exc:
+        keep = exc.keep_changes
         await anyio.to_thread.run_sync(
-            lambda: _finish(session, commit=exc.keep_changes), limiter=_FINISH_LIMITER
+            lambda: _finish(session, commit=keep), limiter=_FINISH_LIMITER
         )
         raise
     except BaseException:
@@ -73,8 +75,15 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def client_ref(request: Request) -> ClientRef:
+    """The calling client with the app's in-memory per-client limiter."""
+    limiter: LocalRateLimiter = request.app.state.client_limiter
+    return ClientRef(address=client_address(request), limiter=limiter)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the commit happens before the response is sent, so a client never sees a
 # success for a transaction that then failed to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClientAddressDep = Annotated[str, Depends(client_address)]
+ClientDep = Annotated[ClientRef, Depends(client_ref)]

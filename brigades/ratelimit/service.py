@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from brigades.errors import RateLimited
+from brigades.ratelimit.local import LocalRateLimiter
 from brigades.ratelimit.models import RateLimitBucket
 from brigades.security import keyed_hash
 
@@ -37,6 +38,8 @@ class Hit:
     scope: str
     value: str
     limit: tuple[int, int]
+    # Counted in the process's memory instead of the database (per-client limits; see local.py).
+    local: bool = False
 
 
 def bucket_key(secret: SecretStr | str, scope: str, value: str) -> str:
@@ -77,15 +80,22 @@ def _minutes_message(retry_after: int) -> str:
 
 
 def hit_all(
-    session: Session, *, hits: Sequence[Hit], now: datetime, secret: SecretStr | str
+    session: Session,
+    *,
+    hits: Sequence[Hit],
+    now: datetime,
+    secret: SecretStr | str,
+    local: LocalRateLimiter | None = None,
 ) -> None:
     """Count one request against several limits in one statement; raise RateLimited if over any.
 
     A limit whose count is 0 or less is switched off (e.g. a load test's per-client limit).
+    Hits marked ``local`` are counted in ``local`` (this process's memory) when one is given.
     """
     stamp = int(now.timestamp())
     rows: dict[str, dict[str, Any]] = {}
     windows: dict[str, tuple[int, int, int]] = {}
+    local_retry = 0
     for h in hits:
         allowed, window = h.limit
         if allowed <= 0:
@@ -93,9 +103,14 @@ def hit_all(
         if window <= 0:
             raise ValueError("a rate-limit window must be positive")
         key = bucket_key(secret, h.scope, h.value)
+        if h.local and local is not None:
+            local_retry = max(local_retry, local.hit(key, limit=h.limit, now_ts=stamp))
+            continue
         start = stamp - stamp % window
         rows[key] = {"key": key, "window_start": start, "count": 1}
         windows[key] = (allowed, start, window)
+    if local_retry:
+        raise RateLimited(_minutes_message(local_retry), retry_after=local_retry)
     if not rows:
         return
     # A fixed order of keys means a fixed order of row locks: two requests never deadlock.

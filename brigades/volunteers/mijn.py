@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from brigades import clock, security
-from brigades.deps import ClientAddressDep, SessionDep, SettingsDep
+from brigades.deps import ClientDep, SessionDep, SettingsDep
 from brigades.errors import Conflict, InvalidCode, InvalidInput
 from brigades.privacy import service as privacy
 from brigades.skills import service as skills_service
@@ -173,7 +173,7 @@ def change_phone(
     form_data: CheckedForm,
     session: SessionDep,
     settings: SettingsDep,
-    client: ClientAddressDep,
+    client: ClientDep,
     volunteer: PageVolunteer,
 ) -> Response:
     """Send a code to a new number."""
@@ -231,7 +231,7 @@ def confirm_phone(
     form_data: CheckedForm,
     session: SessionDep,
     settings: SettingsDep,
-    client: ClientAddressDep,
+    client: ClientDep,
     volunteer: PageVolunteer,
 ) -> Response:
     """Switch to the new number; this browser gets a new session (old ones stop working)."""

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 import geo
 from brigades import clock, security
-from brigades.deps import ClientAddressDep, SessionDep, SettingsDep
+from brigades.deps import ClientDep, SessionDep, SettingsDep
 from brigades.errors import DomainError, ExpiredLink, InvalidCode, InvalidInput
 from brigades.settings import Environment, Settings
 from brigades.skills import service as skills_service
@@ -195,7 +195,7 @@ def sign_up(
     form_data: CheckedForm,
     session: SessionDep,
     settings: SettingsDep,
-    client: ClientAddressDep,
+    client: ClientDep,
 ) -> Response:
     """Sign up; on a problem the form comes back with the values entered and nothing is saved."""
     form = ProfileForm.from_form(form_data)
@@ -291,7 +291,7 @@ def enter_code(
     form_data: CheckedForm,
     session: SessionDep,
     settings: SettingsDep,
-    client: ClientAddressDep,
+    client: ClientDep,
 ) -> Response:
     """Check the code; on success the volunteer is signed in and welcomed on their page."""
     phone = pending_phone(request, settings) or _form_value(form_data, "phone")
@@ -325,7 +325,7 @@ def resend_code(
     form_data: CheckedForm,
     session: SessionDep,
     settings: SettingsDep,
-    client: ClientAddressDep,
+    client: ClientDep,
 ) -> Response:
     """Send the code again (to the number on the code page)."""
     phone = pending_phone(request, settings) or _form_value(form_data, "phone")
@@ -371,7 +371,7 @@ def request_link(
     form_data: CheckedForm,
     session: SessionDep,
     settings: SettingsDep,
-    client: ClientAddressDep,
+    client: ClientDep,
 ) -> Response:
     """Send a new link (or, for a number not yet verified, a code); the same answer for all."""
     phone = _form_value(form_data, "phone")

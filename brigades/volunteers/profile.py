@@ -12,6 +12,7 @@ import geo
 from brigades import clock
 from brigades.errors import Conflict, InvalidInput
 from brigades.ratelimit import service as ratelimit
+from brigades.ratelimit.local import ClientRef
 from brigades.settings import Settings
 from brigades.skills import service as skills_service
 from brigades.supportpoints import service as supportpoints_service
@@ -305,7 +306,7 @@ def _replace_skills(
 
 
 def request_phone_change(
-    session: Session, *, volunteer: Volunteer, new_phone: str, client: str, settings: Settings
+    session: Session, *, volunteer: Volunteer, new_phone: str, client: ClientRef, settings: Settings
 ) -> str:
     """Send a code to a new number; the old one keeps working until the code is entered."""
     assert volunteer.id is not None
@@ -314,7 +315,11 @@ def request_phone_change(
     if number == volunteer.phone:
         raise InvalidInput(SAME_NUMBER, field="phone")
     ratelimit.hit_all(
-        session, hits=sms_hits(number, client, settings), now=now, secret=settings.secret_key
+        session,
+        hits=sms_hits(number, client, settings),
+        now=now,
+        secret=settings.secret_key,
+        local=client.limiter,
     )
     # Whether the new number belongs to someone else is only told to whoever can read its SMS.
     send_code(
@@ -331,7 +336,7 @@ def request_phone_change(
 
 
 def confirm_phone_change(
-    session: Session, *, volunteer: Volunteer, code: str, client: str, settings: Settings
+    session: Session, *, volunteer: Volunteer, code: str, client: ClientRef, settings: Settings
 ) -> Verified:
     """Move the volunteer to the verified new number; every old link and session stops working."""
     assert volunteer.id is not None
@@ -341,7 +346,11 @@ def confirm_phone_change(
     )
     target = verification.phone if verification is not None else volunteer.public_id
     ratelimit.hit_all(
-        session, hits=code_hits(target, client, settings), now=now, secret=settings.secret_key
+        session,
+        hits=code_hits(target, client, settings),
+        now=now,
+        secret=settings.secret_key,
+        local=client.limiter,
     )
     digits = normalise_code(code)
     if verification is not None and verification.phone == volunteer.phone:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 from sqlmodel import Session
 
 from brigades import clock
-from brigades.deps import ClientAddressDep, SessionDep, SettingsDep
+from brigades.deps import ClientDep, SessionDep, SettingsDep
 from brigades.privacy import service as privacy
 from brigades.volunteers import profile, service
 from brigades.volunteers.deps import ApiVolunteer
@@ -43,7 +43,7 @@ def _public(session: Session, volunteer: Volunteer) -> VolunteerPublic:
     responses=error_responses(413, 422, 429),
 )
 def sign_up(
-    data: VolunteerSignUp, session: SessionDep, settings: SettingsDep, client: ClientAddressDep
+    data: VolunteerSignUp, session: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> SignUpAccepted:
     """Sign up; an SMS with a 6-digit code goes to the number.
 
@@ -61,7 +61,7 @@ def sign_up(
     responses=error_responses(400, 413, 422, 429),
 )
 def verify(
-    data: VerifyPhone, session: SessionDep, settings: SettingsDep, client: ClientAddressDep
+    data: VerifyPhone, session: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> VerifyResult:
     """Enter the code; the answer carries a bearer token for the `/me` endpoints."""
     verified = service.verify_phone(
@@ -82,7 +82,7 @@ def verify(
     responses=error_responses(413, 422, 429),
 )
 def resend_code(
-    data: PhoneIn, session: SessionDep, settings: SettingsDep, client: ClientAddressDep
+    data: PhoneIn, session: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> SignUpAccepted:
     """Resend; the answer is the same whether or not the number is known."""
     service.resend_code(session, phone=data.phone, client=client, settings=settings)
@@ -125,7 +125,7 @@ def change_phone(
     data: PhoneIn,
     session: SessionDep,
     settings: SettingsDep,
-    client: ClientAddressDep,
+    client: ClientDep,
     volunteer: ApiVolunteer,
 ) -> SignUpAccepted:
     """A code goes to the new number; the old number keeps working until it is entered."""
@@ -145,7 +145,7 @@ def confirm_phone(
     data: CodeIn,
     session: SessionDep,
     settings: SettingsDep,
-    client: ClientAddressDep,
+    client: ClientDep,
     volunteer: ApiVolunteer,
 ) -> VerifyResult:
     """Switch to the new number. Every earlier token and link stops working: use the new one."""

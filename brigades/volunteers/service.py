@@ -22,6 +22,7 @@ from sqlmodel import Session
 from brigades import clock, security
 from brigades.errors import InvalidCode
 from brigades.ratelimit import service as ratelimit
+from brigades.ratelimit.local import ClientRef
 from brigades.ratelimit.service import Hit
 from brigades.settings import Settings
 from brigades.volunteers import access, repository, texts, validation
@@ -77,19 +78,19 @@ class Verified:
     link: IssuedLink
 
 
-def sms_hits(phone: str, client: str, settings: Settings) -> list[Hit]:
+def sms_hits(phone: str, client: ClientRef, settings: Settings) -> list[Hit]:
     """The limits of an action that sends an SMS to ``phone``."""
     return [
         Hit(SMS_PER_NUMBER, phone, settings.signup_limit_per_number),
-        Hit(SMS_PER_CLIENT, client, settings.signup_limit_per_client),
+        Hit(SMS_PER_CLIENT, client.address, settings.signup_limit_per_client, local=True),
     ]
 
 
-def code_hits(phone: str, client: str, settings: Settings) -> list[Hit]:
+def code_hits(phone: str, client: ClientRef, settings: Settings) -> list[Hit]:
     """The limits of an attempt to enter a code sent to ``phone``."""
     return [
         Hit(CODE_PER_NUMBER, phone, settings.code_limit_per_number),
-        Hit(CODE_PER_CLIENT, client, settings.code_limit_per_client),
+        Hit(CODE_PER_CLIENT, client.address, settings.code_limit_per_client, local=True),
     ]
 
 
@@ -167,7 +168,7 @@ def check_sign_up(
 
 
 def sign_up(
-    session: Session, *, data: VolunteerSignUp, client: str, settings: Settings
+    session: Session, *, data: VolunteerSignUp, client: ClientRef, settings: Settings
 ) -> SignUpOutcome:
     """Sign up a volunteer (pending until the SMS code is entered); see the module doc."""
     now = clock.now()
@@ -175,7 +176,11 @@ def sign_up(
     values["phone"] = phone
     # Counted before anything else is written: a refusal commits the count and nothing more.
     ratelimit.hit_all(
-        session, hits=sms_hits(phone, client, settings), now=now, secret=settings.secret_key
+        session,
+        hits=sms_hits(phone, client, settings),
+        now=now,
+        secret=settings.secret_key,
+        local=client.limiter,
     )
     values["consent_version"] = settings.consent_version
     values["consent_at"] = now
@@ -278,7 +283,9 @@ def send_code(
     )
 
 
-def send_access(session: Session, *, phone: str, client: str, settings: Settings) -> SignUpOutcome:
+def send_access(
+    session: Session, *, phone: str, client: ClientRef, settings: Settings
+) -> SignUpOutcome:
     """Resend a code or a personal link to a number; silently nothing if the number is unknown.
 
     One function serves "stuur de code opnieuw" and "stuur me een nieuwe link": a pending number
@@ -287,7 +294,11 @@ def send_access(session: Session, *, phone: str, client: str, settings: Settings
     now = clock.now()
     number = normalise_mobile(phone)
     ratelimit.hit_all(
-        session, hits=sms_hits(number, client, settings), now=now, secret=settings.secret_key
+        session,
+        hits=sms_hits(number, client, settings),
+        now=now,
+        secret=settings.secret_key,
+        local=client.limiter,
     )
     return _known_number(session, phone=number, now=now, settings=settings)
 
@@ -330,13 +341,17 @@ def check_code(
 
 
 def verify_phone(
-    session: Session, *, phone: str, code: str, client: str, settings: Settings
+    session: Session, *, phone: str, code: str, client: ClientRef, settings: Settings
 ) -> Verified:
     """Check a sign-up code; on success the volunteer is active and gets a personal link."""
     now = clock.now()
     number = normalise_mobile(phone)
     ratelimit.hit_all(
-        session, hits=code_hits(number, client, settings), now=now, secret=settings.secret_key
+        session,
+        hits=code_hits(number, client, settings),
+        now=now,
+        secret=settings.secret_key,
+        local=client.limiter,
     )
     digits = normalise_code(code)
     volunteer = repository.by_phone(session, number)
