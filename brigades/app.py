@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from brigades import routing
 from brigades.db import make_engine
 from brigades.errors import DomainError, RateLimited
+from brigades.ratelimit.local import LocalRateLimiter
 from brigades.settings import Environment, Settings
 from brigades.web.middleware import BodySizeLimit, SecurityHeaders
 from brigades.web.templating import render
@@ -37,7 +38,9 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if _wants_json(request):
         return JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
     response = render(
-        request, "error.html", {"message": exc.message, "status": exc.status_code},
+        request,
+        "error.html",
+        {"message": exc.message, "status": exc.status_code},
         status_code=exc.status_code,
     )
     if headers:
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.client_limiter = LocalRateLimiter()
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
