@@ -9,20 +9,24 @@ from the settings and runs the outbox worker, either on a daemon thread inside t
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from types import FrameType
 
 from sqlalchemy import Engine
 
 from brigades import clock
 from brigades.db import make_engine
-from brigades.settings import Settings, SmsProviderName
+from brigades.settings import Environment, Settings, SmsProviderName
 from notifications.providers.base import SmsProvider
 from notifications.providers.console import ConsoleProvider
+from notifications.providers.twilio import TwilioProvider, status_callback_url
 from notifications.ratelimit import SenderLimit, SenderRateLimiter
-from notifications.worker import OutboxWorker
+from notifications.worker import CRASH_POINTS, OutboxWorker, StatusCallbackUrl
 
 log = logging.getLogger(__name__)
 
@@ -47,27 +51,67 @@ def build_providers(settings: Settings) -> dict[str, SmsProvider]:
     return providers
 
 
-def _twilio_provider(settings: Settings) -> SmsProvider:
-    """The Twilio provider (hook: built by the Twilio issue, in notifications/providers/)."""
-    raise RuntimeError(
-        "ZB_SMS_PROVIDER=twilio, but the Twilio provider is not part of this build yet; "
-        "use ZB_SMS_PROVIDER=console"
+def _twilio_provider(settings: Settings) -> TwilioProvider:
+    """The Twilio provider from TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN and ZB_TWILIO_*."""
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    if not (settings.twilio_account_sid and token):
+        raise RuntimeError("ZB_SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    return TwilioProvider(
+        account_sid=settings.twilio_account_sid,
+        auth_token=token,
+        from_number=settings.twilio_from,
+        messaging_service_sid=settings.twilio_messaging_service_sid,
+        api_base_url=settings.twilio_api_base_url,
+        connect_timeout=settings.twilio_connect_timeout_seconds,
+        read_timeout=settings.twilio_read_timeout_seconds,
+        max_connections=max(settings.worker_concurrency, 1),
     )
 
 
-def status_callback_urls(settings: Settings) -> dict[str, str]:
-    """Where each provider reports delivery status (hook: the Twilio issue adds its webhook)."""
-    return {}
+def status_callback_urls(settings: Settings) -> dict[str, StatusCallbackUrl]:
+    """Where each provider reports delivery status: Twilio's webhook, with the outbox id."""
+    if settings.sms_provider is not SmsProviderName.TWILIO:
+        return {}
+    return {SmsProviderName.TWILIO.value: partial(status_callback_url, settings.public_url)}
+
+
+def sender_limit(settings: Settings) -> SenderLimit:
+    """The Twilio sender's rate: a long code about 1 segment/s, a Messaging Service pool more."""
+    default = 10.0 if settings.twilio_messaging_service_sid else 1.0
+    rate = settings.sms_rate_per_second or default
+    burst = settings.sms_rate_burst or max(3, round(rate))
+    return SenderLimit(per_second=rate, burst=burst)
 
 
 def build_rate_limiter(settings: Settings, engine: Engine) -> SenderRateLimiter:
-    """Per-sender rate limits; the console sends without one."""
-    limits = {
-        SmsProviderName.TWILIO.value: SenderLimit(
-            per_second=settings.sms_rate_per_second, burst=settings.sms_rate_burst
-        )
-    }
+    """Per-sender rate limits, shared by all workers in the database; the console has none."""
+    # One bucket for the configured Twilio sender (every message of this installation uses it).
+    limits = {SmsProviderName.TWILIO.value: sender_limit(settings)}
     return SenderRateLimiter(engine, InstalledClock(), limits)
+
+
+def crash_hook(settings: Settings) -> Callable[[str], None] | None:
+    """Test only (ZB_TEST_CRASH_AT with ZB_ENV=test): SIGKILL this process at a send point."""
+    if not settings.test_crash_at or settings.env is not Environment.TEST:
+        return None
+    point, _, nth = settings.test_crash_at.partition(":")
+    if point not in CRASH_POINTS:
+        raise ValueError(f"ZB_TEST_CRASH_AT: unknown point {point!r}; one of {CRASH_POINTS}")
+    target = int(nth or "1")
+    seen = 0
+    lock = threading.Lock()
+
+    def _hook(at: str) -> None:
+        nonlocal seen
+        if at != point:
+            return
+        with lock:
+            seen += 1
+            if seen == target:
+                log.warning("test crash hook: killing the worker at %s #%s", point, seen)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return _hook
 
 
 def build_worker(settings: Settings, engine: Engine) -> OutboxWorker:
@@ -82,6 +126,7 @@ def build_worker(settings: Settings, engine: Engine) -> OutboxWorker:
         sending_grace_seconds=settings.worker_sending_grace_seconds,
         rate_limiter=build_rate_limiter(settings, engine),
         status_callback_urls=status_callback_urls(settings),
+        crash_hook=crash_hook(settings),
     )
 
 

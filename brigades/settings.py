@@ -124,8 +124,10 @@ class Settings(BaseSettings):
     def _check_sms_settings(self) -> Settings:
         if self.test_crash_at and self.env is not Environment.TEST:
             raise ValueError("ZB_TEST_CRASH_AT is only allowed with ZB_ENV=test")
-        if self.sms_provider is SmsProviderName.TWILIO and not (
-            self.twilio_from or self.twilio_messaging_service_sid
+        if (
+            self.env is Environment.PRODUCTION
+            and self.sms_provider is SmsProviderName.TWILIO
+            and not (self.twilio_from or self.twilio_messaging_service_sid)
         ):
             raise ValueError("ZB_TWILIO_FROM or ZB_TWILIO_MESSAGING_SERVICE_SID is required")
         if self.sms_rate_per_second is not None and self.sms_rate_per_second <= 0:

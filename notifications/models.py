@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from notifications.sqltypes import AwareDateTime, str_enum
@@ -23,8 +23,10 @@ class MessageState(enum.StrEnum):
     DELIVERED = "delivered"
     UNDELIVERED = "undelivered"
     FAILED = "failed"
-    # The send may have reached the provider but we never learned its answer (a crash between
-    # the provider accepting and our commit). Never re-sent automatically: reported instead.
+    # The send may have reached the provider but we never learned its answer (a lost answer, a
+    # crash between the provider accepting and our commit). Never re-sent blindly: a provider that
+    # can list its messages is asked first (see ``notifications.recovery``); otherwise a person
+    # decides (``outbox.requeue``).
     UNCERTAIN = "uncertain"
 
 
@@ -108,4 +110,28 @@ class SmsSenderRate(SQLModel, table=True):
 
     sender: str = Field(primary_key=True, max_length=64)
     tokens: float
+    updated_at: datetime = Field(sa_type=AwareDateTime)
+
+
+class SuspectedDuplicate(SQLModel, table=True):
+    """A provider message that claims to be an outbox message already recorded under another SID.
+
+    The provider's send API has no idempotency key, so the one window recovery cannot close (the
+    provider accepted a message, we crashed before recording it, and reconciliation did not see
+    it) can send a message twice. Both copies carry the outbox id in their status-callback URL, so
+    the second SID to turn up is recorded here and reported (``notifications.recovery``). No
+    personal data: ids, SIDs and states only.
+    """
+
+    __tablename__ = "outbox_suspected_duplicate"
+    __table_args__ = (UniqueConstraint("outbox_id", "provider_sid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(index=True)
+    provider: str = Field(max_length=16)
+    provider_sid: str = Field(max_length=64)  # the other copy
+    recorded_sid: str | None = Field(default=None, max_length=64)  # the SID on the outbox row
+    source: str = Field(max_length=24)  # status_callback | send_result | reconcile
+    last_status: str | None = Field(default=None, max_length=24)
+    detected_at: datetime = Field(sa_type=AwareDateTime)
     updated_at: datetime = Field(sa_type=AwareDateTime)

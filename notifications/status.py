@@ -5,6 +5,10 @@ States only move forward (``queued``/``sending``/``uncertain`` → ``sent`` → 
 "delivered" before our worker has recorded "sent", and callbacks are retried and reordered by
 the network. A report that would move a message backwards or sideways is ignored, so every update
 here is idempotent. Entering ``undelivered`` or ``failed`` tells the subject's owner, once.
+
+A report naming the outbox id (it travels in the status-callback URL) with a SID other than the
+one recorded is another copy of the same message — the one crash window recovery cannot close
+(``notifications.recovery``) — and is recorded as a suspected duplicate, never applied.
 """
 
 from __future__ import annotations
@@ -14,6 +18,11 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from notifications.duplicates import (
+    DuplicateSource,
+    record_suspected_duplicate,
+    sids_on_other_messages,
+)
 from notifications.failures import FailureHandlers, notify_failure
 from notifications.models import MessageState, OutboxMessage
 
@@ -111,13 +120,26 @@ def apply_status(
     if message is None:
         return None
     if provider_sid is not None and message.provider_sid not in (None, provider_sid):
-        log.warning("status report for outbox=%s names another provider SID; ignored", message.id)
+        # Another copy of this message: recorded and reported, never applied to this row.
+        record_suspected_duplicate(
+            session,
+            message=message,
+            provider_sid=provider_sid,
+            status=status,
+            source=DuplicateSource.STATUS_CALLBACK,
+            now=now,
+        )
         return message
     target = state_for_status(status)
     if target is None:
         log.warning("unknown provider status %r for outbox=%s; ignored", status[:24], message.id)
         return message
     if provider_sid is not None and message.provider_sid is None:
+        assert message.id is not None
+        if sids_on_other_messages(session, [provider_sid], outbox_id=message.id):
+            # The SID already belongs to another message; adopting it would merge two rows.
+            log.warning("status report for outbox=%s names another message's SID", message.id)
+            return message
         # The crash window closes: the provider did take the message.
         message.provider_sid = provider_sid
         message.updated_at = now

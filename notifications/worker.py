@@ -2,10 +2,13 @@
 
 One round (:meth:`OutboxWorker.run_once`):
 
-1. :func:`recover_stuck` — a row left in ``sending`` past the grace period without a provider SID
-   is a crash between claiming and recording. The provider may have taken it, so it is never sent
-   again silently: it becomes ``uncertain`` and is logged (by id) for a person or a status
-   callback to resolve.
+1. Recovery — rows whose send was started but never recorded (``sending`` or ``uncertain``
+   without a provider SID, ``claimed_at`` older than the grace period, no status callback since).
+   For a provider that can list its messages (Twilio) such a row is leased and reconciled: the
+   provider's list is asked whether it holds the message; if so its SID is adopted and it is
+   **not** re-sent, if not it is queued again (``notifications.recovery`` has the exact rule).
+   For any other provider the row becomes ``uncertain`` and is logged (by id) for a person to
+   resolve (:func:`recover_stuck`); it is never re-sent silently.
 2. Claim — in one short transaction, the most urgent due rows (highest priority, then oldest) of
    the providers this worker has: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` so that any
    number of workers share the queue without taking the same row; on SQLite the transaction starts
@@ -18,6 +21,20 @@ One round (:meth:`OutboxWorker.run_once`):
    full jitter), failed (permanent, or out of attempts: the subject's owner is told in the same
    transaction), or uncertain (the provider's answer was lost).
 
+A worker killed at any point leaves one of three pictures, each handled:
+
+- killed after the claim, before the request (``before_send``): ``sending``, no SID; the provider
+  has nothing → after the grace period reconciliation finds nothing → queued again → sent once;
+- killed after the provider's answer, before the commit (``after_answer``): ``sending``, no SID,
+  the provider has the message → its status callback (outbox id in the URL) adopts the SID, or,
+  without a callback, reconciliation finds it and adopts it → not re-sent. Only if neither sees
+  it is it re-sent; the second copy is then detected as a suspected duplicate
+  (``notifications.duplicates``) when either copy's callback or send result names the other SID;
+- killed after the commit (``after_commit``): the outcome is recorded; nothing to do.
+
+``crash_hook`` is called with those point names; the application installs one only in tests
+(``ZB_TEST_CRASH_AT`` with ``ZB_ENV=test``) to kill the process there.
+
 Only SMS rows are sent here; web notices are read by the volunteer's pages.
 """
 
@@ -29,15 +46,17 @@ import random
 import socket
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from notifications.clock import Clock
+from notifications.duplicates import DuplicateSource, record_suspected_duplicate
 from notifications.failures import FailureHandlers, notify_failure
 from notifications.models import Channel, MessageState, OutboxMessage
 from notifications.providers.base import (
@@ -49,16 +68,41 @@ from notifications.providers.base import (
     UncertainSendError,
 )
 from notifications.ratelimit import SenderRateLimiter, sender_key
-from notifications.status import advance, apply_status
+from notifications.recovery import (
+    Lease,
+    ReconcileError,
+    ReconcilingProvider,
+    Settlement,
+    lease_unresolved,
+    reconciler,
+    settle,
+)
+from notifications.status import FAILURE_STATES, advance, apply_status
 from notifications.transactions import is_postgres, transaction
 
-__all__ = ["OutboxWorker", "apply_status", "backoff_delay", "recover_stuck"]
+__all__ = [
+    "CRASH_POINTS",
+    "OutboxWorker",
+    "StatusCallbackUrl",
+    "apply_status",
+    "backoff_delay",
+    "recover_stuck",
+]
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
 DEFAULT_SENDING_GRACE_SECONDS = 300.0
+
+# Where a test may kill the worker (see the module docstring).
+BEFORE_SEND = "before_send"
+AFTER_ANSWER = "after_answer"
+AFTER_COMMIT = "after_commit"
+CRASH_POINTS = (BEFORE_SEND, AFTER_ANSWER, AFTER_COMMIT)
+
+# A fixed URL, or one built from the outbox id (so the provider's report names the message).
+StatusCallbackUrl = str | Callable[[int], str]
 
 
 def backoff_delay(
@@ -77,14 +121,25 @@ def backoff_delay(
     return delay
 
 
-def recover_stuck(session: Session, now: datetime, grace: timedelta | float) -> list[int]:
-    """Mark rows stuck in ``sending`` past ``grace`` without a SID as ``uncertain``; their ids."""
+def recover_stuck(
+    session: Session,
+    now: datetime,
+    grace: timedelta | float,
+    *,
+    reconciled: Collection[str] = (),
+) -> list[int]:
+    """Mark rows stuck in ``sending`` past ``grace`` without a SID as ``uncertain``; their ids.
+
+    Rows of the ``reconciled`` providers are left alone: they are reconciled instead.
+    """
     grace = grace if isinstance(grace, timedelta) else timedelta(seconds=grace)
     query = select(OutboxMessage.id).where(
         col(OutboxMessage.state) == MessageState.SENDING,
         col(OutboxMessage.provider_sid).is_(None),
         col(OutboxMessage.claimed_at) < now - grace,
     )
+    if reconciled:
+        query = query.where(col(OutboxMessage.provider).not_in(sorted(reconciled)))
     if is_postgres(session):
         # Rows another worker is recording (or recovering) right now are theirs to settle.
         query = query.with_for_update(skip_locked=True)
@@ -127,8 +182,9 @@ class OutboxWorker:
         sending_grace_seconds: float = DEFAULT_SENDING_GRACE_SECONDS,
         rate_limiter: SenderRateLimiter | None = None,
         failure_handlers: FailureHandlers | None = None,
-        status_callback_urls: Mapping[str, str] | None = None,
+        status_callback_urls: Mapping[str, StatusCallbackUrl] | None = None,
         rng: random.Random | None = None,
+        crash_hook: Callable[[str], None] | None = None,
     ) -> None:
         if batch_size < 1 or concurrency < 1 or max_attempts < 1:
             raise ValueError("batch_size, concurrency and max_attempts must be at least 1")
@@ -143,25 +199,33 @@ class OutboxWorker:
         self.rate_limiter = rate_limiter
         self.failure_handlers = failure_handlers
         self.status_callback_urls = dict(status_callback_urls or {})
+        self.crash_hook = crash_hook
+        self._reconcilers: dict[str, ReconcilingProvider] = {
+            name: found
+            for name, provider in self.providers.items()
+            if (found := reconciler(provider)) is not None
+        }
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
 
     def run_once(self) -> int:
         """One round: recover stuck rows, claim a batch, send it; returns messages processed."""
-        claimed = self._claim()
-        if not claimed:
+        claimed, leases = self._claim()
+        jobs: list[Callable[[], None]] = [partial(self._reconcile, lease) for lease in leases]
+        jobs += [partial(self._send_and_record, item) for item in claimed]
+        if not jobs:
             return 0
-        if len(claimed) == 1 or self.concurrency == 1:
-            for item in claimed:
-                self._send_and_record(item)
+        if len(jobs) == 1 or self.concurrency == 1:
+            for job in jobs:
+                job()
         else:
             with ThreadPoolExecutor(
-                max_workers=min(self.concurrency, len(claimed)),
+                max_workers=min(self.concurrency, len(jobs)),
                 thread_name_prefix="outbox-send",
             ) as pool:
                 # list() re-raises an unexpected error from a sending thread here.
-                list(pool.map(self._send_and_record, claimed))
-        return len(claimed)
+                list(pool.map(lambda job: job(), jobs))
+        return len(jobs)
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
         """Run rounds until ``stop`` is set; waits ``poll_seconds`` when there was nothing to do."""
@@ -180,15 +244,22 @@ class OutboxWorker:
 
     # -- claiming ---------------------------------------------------------------------------
 
-    def _claim(self) -> list[_Claimed]:
+    def _claim(self) -> tuple[list[_Claimed], list[Lease]]:
         """Recover stuck rows, claim due rows and commit them as ``sending`` before any send."""
         with transaction(self.engine) as session:
             now = self.clock.now()
             # In the claim's transaction: one write transaction per round, which matters on
             # SQLite where every transaction takes the database's write lock.
-            recover_stuck(session, now, self.sending_grace)
+            leases = lease_unresolved(
+                session,
+                now=now,
+                grace=self.sending_grace,
+                providers=self._reconcilers,
+                limit=self.batch_size,
+            )
+            recover_stuck(session, now, self.sending_grace, reconciled=self._reconcilers)
             if not self.providers:
-                return []
+                return [], leases
             query = (
                 select(OutboxMessage)
                 .where(
@@ -217,7 +288,7 @@ class OutboxWorker:
                 row.updated_at = now
                 session.add(row)
                 claimed.append(self._outbound(row))
-        return claimed
+        return claimed, leases
 
     def _within_rate(
         self, session: Session, rows: Sequence[OutboxMessage], now: datetime
@@ -249,31 +320,48 @@ class OutboxWorker:
                 to=row.recipient,
                 body=row.body,
                 sender_hint=row.sender,
-                status_callback_url=self.status_callback_urls.get(row.provider),
+                status_callback_url=self._status_callback_url(row.provider, row.id),
                 synthetic=row.synthetic,
             ),
             provider=row.provider,
         )
 
+    def _status_callback_url(self, provider: str, outbox_id: int) -> str | None:
+        target = self.status_callback_urls.get(provider)
+        if target is None or isinstance(target, str):
+            return target
+        return target(outbox_id)
+
     # -- sending and recording --------------------------------------------------------------
+
+    def _at(self, point: str) -> None:
+        if self.crash_hook is not None:
+            self.crash_hook(point)
 
     def _send_and_record(self, item: _Claimed) -> None:
         provider = self.providers[item.provider]
         outbox_id = item.outbox.outbox_id
+        record: Callable[[], None]
+        self._at(BEFORE_SEND)
         try:
             result = provider.send(item.outbox)
         except TransientSendError as exc:
-            self._record_transient(outbox_id, exc)
+            record = partial(self._record_transient, outbox_id, exc)
         except PermanentSendError as exc:
-            self._record_permanent(outbox_id, exc)
+            record = partial(self._record_permanent, outbox_id, exc)
         except UncertainSendError as exc:
-            self._record_uncertain(outbox_id, exc.code, exc.message)
+            record = partial(self._record_uncertain, outbox_id, exc.code, exc.message)
         except Exception as exc:
             # A bug or an unclassified error inside the provider: it may have sent the message
             # before failing, so this is the crash window again, never a retry.
-            self._record_uncertain(outbox_id, None, f"unexpected {type(exc).__name__}")
+            record = partial(
+                self._record_uncertain, outbox_id, None, f"unexpected {type(exc).__name__}"
+            )
         else:
-            self._record_sent(outbox_id, result)
+            record = partial(self._record_sent, outbox_id, result)
+        self._at(AFTER_ANSWER)
+        record()
+        self._at(AFTER_COMMIT)
 
     def _locked(self, session: Session, outbox_id: int) -> OutboxMessage | None:
         return session.exec(
@@ -289,6 +377,18 @@ class OutboxWorker:
             if message is None:
                 return
             now = self.clock.now()
+            if message.provider_sid not in (None, result.provider_sid):
+                # A status callback or reconciliation recorded another copy of this message
+                # first (the crash window): this send made a second one.
+                record_suspected_duplicate(
+                    session,
+                    message=message,
+                    provider_sid=result.provider_sid,
+                    status=result.status,
+                    source=DuplicateSource.SEND_RESULT,
+                    now=now,
+                )
+                return
             # A status callback may have got here first; it never moves the state back.
             message.provider_sid = message.provider_sid or result.provider_sid
             message.sender = result.sender or message.sender
@@ -304,6 +404,8 @@ class OutboxWorker:
             if message is None or message.state is not MessageState.SENDING:
                 return
             now = self.clock.now()
+            if not exc.counts_as_attempt:
+                message.attempts = max(message.attempts - 1, 0)
             if message.attempts >= self.max_attempts:
                 log.warning("outbox=%s failed after %s attempts", outbox_id, message.attempts)
                 self._fail(
@@ -351,6 +453,10 @@ class OutboxWorker:
             notify=False,
         ):
             return
+        self._notify_failure(session, message)
+
+    def _notify_failure(self, session: Session, message: OutboxMessage) -> None:
+        """Tell the subject's owner; a handler that raises is undone and logged, not fatal."""
         session.flush()
         try:
             with session.begin_nested():
@@ -362,7 +468,8 @@ class OutboxWorker:
                 message.subject_kind,
                 type(exc).__name__,
             )
-            message.error_message = _clip(f"{text or ''} (failure handler raised)".strip())
+            text = message.error_message or ""
+            message.error_message = _clip(f"{text} (failure handler raised)".strip())
             session.add(message)
 
     def _record_uncertain(self, outbox_id: int, code: str | None, text: str) -> None:
@@ -376,6 +483,39 @@ class OutboxWorker:
             message.error_message = _clip(text)
             message.updated_at = self.clock.now()
             session.add(message)
+
+    # -- recovery ---------------------------------------------------------------------------
+
+    def _reconcile(self, lease: Lease) -> None:
+        """Ask the provider about one leased unresolved row and settle it (``recovery``)."""
+        outbox_id = lease.outbox.outbox_id
+        try:
+            found = self._reconcilers[lease.provider].find_sent(lease.outbox, since=lease.since)
+        except ReconcileError as exc:
+            log.warning(
+                "outbox=%s unresolved; could not ask %s (%s); asking again after %.0f s",
+                outbox_id,
+                lease.provider,
+                exc,  # a type name or an HTTP status: no personal data
+                self.sending_grace.total_seconds(),
+            )
+            return
+        with transaction(self.engine) as session:
+            message = self._locked(session, outbox_id)
+            if message is None:
+                return
+            outcome = settle(
+                session, message, found, now=self.clock.now(), max_attempts=self.max_attempts
+            )
+            if outcome is Settlement.OUT_OF_ATTEMPTS:
+                self._fail(
+                    session,
+                    message,
+                    code=None,
+                    text=f"gave up after {message.attempts} attempts (last one unrecorded)",
+                )
+            elif outcome is Settlement.ADOPTED and message.state in FAILURE_STATES:
+                self._notify_failure(session, message)
 
 
 def default_worker_id() -> str:

@@ -9,7 +9,10 @@ number, the text parsed, and exactly one thing happens:
   which one, with the codes (drill questions marked OEFENING). Because a code selects exactly one
   question and a bare word never picks between several, a drill answer cannot accept a real task.
 - STOP/START, HULP, STATUS, PAUZE and BESCHIKBAAR act on the volunteer. Twilio answers its own
-  keywords (STOP, START, HELP, INFO …) itself, so for those we only record and never reply.
+  keywords (STOP, START, HELP, INFO …) itself, so for those we only record and never reply; the
+  same holds for the words configured in Twilio's Advanced Opt-Out (``ZB_TWILIO_OWN_KEYWORDS``,
+  e.g. STOPPEN, UITSCHRIJVEN) when the message came in through Twilio — Twilio would refuse our
+  confirmation to a number it has just opted out (error 21610).
 - Free text goes to the inbox of the volunteer's buurtsteunpunt.
 - An unknown number gets a pointer to the sign-up page (at most once a day) and nothing else is
   stored about it beyond the inbound message.
@@ -22,6 +25,7 @@ console (the phone simulator), so a simulated conversation never leaves the buil
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import re
@@ -40,7 +44,7 @@ from brigades.conversation.registry import (
     AnswerHandlerRegistry,
     default_registry,
 )
-from brigades.settings import Settings
+from brigades.settings import Settings, SmsProviderName
 from brigades.volunteers.models import Volunteer, VolunteerStatus
 from notifications import outbox
 from notifications.models import InboundMessage, Priority
@@ -154,6 +158,8 @@ def handle_inbound(
     assert inbound.id is not None
 
     parsed = parse_reply(inbound.body)
+    if provider == SmsProviderName.TWILIO.value and _twilio_answers(inbound.body, settings):
+        parsed = dataclasses.replace(parsed, twilio_keyword=True)
     volunteer = repository.volunteer_by_phone(session, phone=number)
     if volunteer is None:
         decision = _unknown_number(session, parsed, number=number, now=now, settings=settings)
@@ -190,6 +196,12 @@ def handle_inbound(
         reply_text=decision.reply_text,
         reply_queued=queued,
     )
+
+
+def _twilio_answers(body: str, settings: Settings) -> bool:
+    """Whether the whole message is a word Twilio's Advanced Opt-Out answers itself."""
+    keywords = settings.twilio_own_keyword_set
+    return bool(keywords) and "".join(c for c in body.casefold() if c.isalnum()) in keywords
 
 
 def _earlier_result(session: Session, inbound: InboundMessage) -> InboundResult:

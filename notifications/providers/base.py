@@ -54,10 +54,18 @@ class TransientSendError(SendError):
     """Not sent this time; trying again later may work."""
 
     def __init__(
-        self, message: str = "", *, code: str | None = None, retry_after: float | None = None
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+        counts_as_attempt: bool = True,
     ) -> None:
         super().__init__(message or "transient provider error", code=code)
         self.retry_after = retry_after
+        # False for faults of our own set-up (refused credentials): the message waits for the
+        # operator's fix instead of running out of attempts.
+        self.counts_as_attempt = counts_as_attempt
 
 
 class PermanentSendError(SendError):

@@ -4,14 +4,17 @@ httpx with a pooled client, so the same code runs against Twilio and against the
 the tests (``ZB_TWILIO_API_BASE_URL``). Outcomes map onto the worker's three error kinds:
 
 - 2xx → sent (Twilio's SID recorded);
-- 429 / Twilio 20429, 5xx, a connection that could not be opened, and 401/403 (a configuration
-  fault an operator fixes: messages wait rather than fail) → transient, retried with backoff;
+- 429 / Twilio 20429, 21611 (the sender's queue is full), 5xx and a connection that could not be
+  opened → transient, retried with backoff;
+- 401/403 (refused credentials: a configuration fault an operator fixes) → transient without
+  using up an attempt: messages wait for the fix rather than fail;
 - 4xx with a Twilio error code (21211 invalid number, 21610 opted out, 21614 not a mobile
   number …) → permanent, never retried;
 - a time-out or a dropped connection *after* the request was written → uncertain: Twilio may
   have accepted the message, and its send API has no idempotency key, so re-sending could
   deliver it twice. The worker marks the row ``uncertain``; a status callback carrying the outbox
-  id (see :func:`status_callback_url`) resolves it.
+  id (see :func:`status_callback_url`) or reconciliation (:meth:`TwilioProvider.find_sent`, the
+  Message list) resolves it.
 
 Synthetic (demo/simulator) recipients are refused before any request is made.
 """
@@ -19,6 +22,8 @@ Synthetic (demo/simulator) recipients are refused before any request is made.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -31,16 +36,24 @@ from notifications.providers.base import (
     UncertainSendError,
     refuse_synthetic,
 )
+from notifications.recovery import ProviderMessage, ReconcileError
 
 log = logging.getLogger(__name__)
 
 TWILIO = "twilio"
-# Twilio error codes that may succeed on a later try.
-_RETRYABLE_CODES = {"20429", "20500", "20503", "30001"}
+# Twilio error codes that may succeed on a later try: too many requests, internal errors, and
+# 21611 "the From number has exceeded the maximum number of queued messages".
+_RETRYABLE_CODES = {"20429", "20500", "20503", "21611", "30001"}
+_AUTH_STATUSES = (401, 403)
+AUTH_RETRY_SECONDS = 60.0
+# Our clock and Twilio's may disagree a little; reconciliation looks this much further back.
+RECONCILE_SKEW = timedelta(minutes=2)
+RECONCILE_PAGE_SIZE = 100
+RECONCILE_MAX_PAGES = 5
 
 
 class TwilioProvider:
-    """Sends SMS through Twilio's REST API."""
+    """Sends SMS through Twilio's REST API; lists them again for crash recovery."""
 
     name = TWILIO
 
@@ -62,7 +75,8 @@ class TwilioProvider:
         self.account_sid = account_sid
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
-        self.url = f"{api_base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self.base_url = api_base_url.rstrip("/")
+        self.url = f"{self.base_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self._client = httpx.Client(
             auth=(account_sid, auth_token),
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -102,11 +116,11 @@ class TwilioProvider:
             raise UncertainSendError(
                 f"no answer from Twilio after sending: {type(exc).__name__}", code="timeout"
             ) from exc
-        return self._outcome(message, response)
+        return self._outcome(response)
 
-    def _outcome(self, message: OutboundSms, response: httpx.Response) -> SendResult:
+    def _outcome(self, response: httpx.Response) -> SendResult:
         body = _json(response)
-        if response.status_code in (200, 201):
+        if 200 <= response.status_code < 300:
             sid = body.get("sid")
             if not isinstance(sid, str) or not sid:
                 raise UncertainSendError("Twilio answered without a message SID", code="no_sid")
@@ -119,13 +133,80 @@ class TwilioProvider:
         if response.status_code == 429 or code in _RETRYABLE_CODES:
             raise TransientSendError(text, code=code, retry_after=_retry_after(response))
         if response.status_code >= 500:
-            raise TransientSendError(text, code=code)
-        if response.status_code in (401, 403):
+            raise TransientSendError(text, code=code, retry_after=_retry_after(response))
+        if response.status_code in _AUTH_STATUSES:
             log.error(
                 "twilio refused our credentials (HTTP %s); messages wait", response.status_code
             )
-            raise TransientSendError(text, code=code, retry_after=60.0)
+            raise TransientSendError(
+                text, code=code, retry_after=AUTH_RETRY_SECONDS, counts_as_attempt=False
+            )
         raise PermanentSendError(code, text)
+
+    def find_sent(self, message: OutboundSms, *, since: datetime) -> list[ProviderMessage]:
+        """Messages Twilio holds to ``message.to`` with its body, from our sender, since ``since``.
+
+        Asks the Message list filtered on To and ``DateSent>`` (a little before ``since``, for
+        clock skew), newest first, and keeps the outbound messages with the same body and sender
+        created since then. Raises ReconcileError when Twilio cannot be asked.
+        """
+        if message.synthetic:
+            return []  # never sent over the network
+        after = since - RECONCILE_SKEW
+        url: str | None = self.url
+        params: dict[str, str] | None = {
+            "To": message.to,
+            "DateSent>": after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "PageSize": str(RECONCILE_PAGE_SIZE),
+        }
+        found: list[ProviderMessage] = []
+        pages = 0
+        while url is not None and pages < RECONCILE_MAX_PAGES:
+            try:
+                response = self._client.get(url, params=params)
+            except httpx.HTTPError as exc:
+                raise ReconcileError(f"message list failed: {type(exc).__name__}") from exc
+            if response.status_code != 200:
+                raise ReconcileError(f"message list answered HTTP {response.status_code}")
+            page = _json(response)
+            items = page.get("messages")
+            for item in items if isinstance(items, list) else []:
+                match = self._match(item, message, after)
+                if match is not None:
+                    found.append(match)
+            next_uri = page.get("next_page_uri")
+            url = f"{self.base_url}{next_uri}" if isinstance(next_uri, str) and next_uri else None
+            params = None  # the next page's URI carries the filters
+            pages += 1
+        if url is not None:
+            log.warning("outbox=%s: message list longer than %s pages", message.outbox_id, pages)
+        return found
+
+    def _match(self, item: object, message: OutboundSms, after: datetime) -> ProviderMessage | None:
+        if not isinstance(item, dict):
+            return None
+        sid = item.get("sid")
+        if not isinstance(sid, str) or not sid:
+            return None
+        if item.get("to") != message.to or item.get("body") != message.body:
+            return None
+        if not str(item.get("direction") or "outbound").startswith("outbound"):
+            return None
+        if self.messaging_service_sid:
+            if item.get("messaging_service_sid") not in (None, self.messaging_service_sid):
+                return None
+        elif item.get("from") not in (None, self.from_number):
+            return None
+        created = _twilio_time(item.get("date_created"))
+        if created is not None and created < after:
+            return None
+        sender = item.get("from") or item.get("messaging_service_sid") or self.sender
+        return ProviderMessage(
+            provider_sid=sid,
+            status=str(item.get("status") or "sent"),
+            created_at=created,
+            sender=str(sender),
+        )
 
 
 def status_callback_url(public_url: str, outbox_id: int) -> str:
@@ -149,3 +230,16 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def _twilio_time(value: object) -> datetime | None:
+    """Twilio's RFC 2822 timestamps ("Mon, 23 Nov 2026 09:00:00 +0000") as aware UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

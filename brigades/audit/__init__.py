@@ -1,0 +1,1 @@
+"""The append-only audit log: ``service.record`` in every domain, read by administrators."""

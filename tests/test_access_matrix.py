@@ -1,0 +1,364 @@
+"""The access matrix: every route of the app, who may call it, and proof that nobody else can.
+
+The routes come from the app itself, so a new route without a row here fails the suite. Each row
+says who may call a route:
+
+- ``PUBLIC``: anyone, signed in or not (sign-up, login, health, static files …);
+- ``VOLUNTEER_ONLY``: a volunteer's personal link or session; no staff account gets in;
+- ``DEV_ONLY``: development tools, absent (404) outside ZB_ENV=development;
+- ``LOGIN_STEP``: only a browser halfway through a staff login (password given, code pending);
+- ``SIGNED_WEBHOOK``: only a provider that signs its request (Twilio); no account gets in;
+- ``roles(Role.X, …)``: those staff roles; ``ADMIN`` and ``STAFF`` are shorthands. Add
+  ``scoped=True`` when the path names an object that belongs to a region (incident, task,
+  volunteer …): the test then fills the path with an object of VR13 and expects every role but
+  the administrator to be refused, because all test users work in VR09.
+
+Every route is then called anonymously and as each role (a user of VR09: browser session for
+pages, bearer token for ``/api/``), with a valid CSRF token so that authorisation, not the form
+check, is what answers. A refused call must answer 401, 403 or 404, or redirect to a login step;
+never 2xx. For role rows, an allowed role must not be answered 401/403.
+
+A path parameter is filled by ``PATH_VALUES``: a function that creates the object (in VR13) and
+returns the value to put in the path. Adding a route with a new parameter means adding one entry.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from httpx2 import Response
+from sqlmodel import Session
+
+from brigades.accounts.models import Role, TokenKind
+from brigades.app import create_app
+from tests.accounts.factories import (
+    COOKIE_DOMAIN,
+    bearer,
+    make_organisation,
+    make_support_point,
+    make_token,
+    make_user,
+    put_cookie,
+    start_session,
+)
+from tests.conftest import make_settings
+
+ANONYMOUS = "anonymous"
+ROLES = [role.value for role in Role]
+
+
+@dataclass(frozen=True)
+class Access:
+    """One row of the matrix."""
+
+    kind: str  # public | volunteer-only | dev-only | login-step | signed-webhook | roles
+    roles: frozenset[str] = field(default_factory=frozenset)
+    scoped: bool = False
+
+    def allowed(self, caller: str) -> bool:
+        """Whether this caller may get a successful answer."""
+        if self.kind == "public":
+            return True
+        if self.kind != "roles" or caller not in self.roles:
+            return False
+        # Region-scoped objects in the path are in VR13; only the administrator reaches them.
+        return not self.scoped or caller == Role.ADMINISTRATOR.value
+
+
+PUBLIC = Access("public")
+VOLUNTEER_ONLY = Access("volunteer-only")
+DEV_ONLY = Access("dev-only")
+LOGIN_STEP = Access("login-step")
+SIGNED_WEBHOOK = Access("signed-webhook")
+
+
+def roles(*allowed: Role, scoped: bool = False) -> Access:
+    """Only these staff roles (``scoped``: the path names an object of a region)."""
+    return Access("roles", frozenset(r.value for r in allowed), scoped)
+
+
+ADMIN = roles(Role.ADMINISTRATOR)
+STAFF = roles(*Role)
+
+MATRIX: dict[str, Access] = {
+    # Framework: API documentation and static files.
+    "GET /api/openapi.json": PUBLIC,
+    "GET /api/docs": PUBLIC,
+    "GET /docs/oauth2-redirect": PUBLIC,
+    "* /static": PUBLIC,
+    # Health probes.
+    "GET /healthz": PUBLIC,
+    "GET /readyz": PUBLIC,
+    # Provider webhooks (Twilio signature).
+    "POST /webhooks/twilio/sms": SIGNED_WEBHOOK,
+    "POST /webhooks/twilio/status": SIGNED_WEBHOOK,
+    # Development phone simulator.
+    "GET /dev/telefoon": DEV_ONLY,
+    "GET /dev/telefoon/{number}": DEV_ONLY,
+    "POST /dev/telefoon/{number}": DEV_ONLY,
+    # Volunteer sign-up (API and pages) and reference data.
+    "POST /api/v1/volunteers": PUBLIC,
+    "POST /api/v1/volunteers/verify": PUBLIC,
+    "POST /api/v1/volunteers/resend-code": PUBLIC,
+    "GET /api/v1/skills": PUBLIC,
+    "GET /api/v1/support-points": PUBLIC,
+    "GET /": PUBLIC,
+    "GET /over": PUBLIC,
+    "GET /privacy": PUBLIC,
+    "GET /aanmelden": PUBLIC,
+    "POST /aanmelden": PUBLIC,
+    "GET /aanmelden/code": PUBLIC,
+    "POST /aanmelden/code": PUBLIC,
+    "POST /aanmelden/code/opnieuw": PUBLIC,
+    "GET /l/{token}": PUBLIC,
+    "GET /link-aanvragen": PUBLIC,
+    "POST /link-aanvragen": PUBLIC,
+    "POST /uitloggen": PUBLIC,  # forgetting a volunteer cookie harms nobody
+    # A volunteer's own data.
+    "GET /api/v1/me": VOLUNTEER_ONLY,
+    "PATCH /api/v1/me": VOLUNTEER_ONLY,
+    "DELETE /api/v1/me": VOLUNTEER_ONLY,
+    "POST /api/v1/me/phone": VOLUNTEER_ONLY,
+    "POST /api/v1/me/phone/verify": VOLUNTEER_ONLY,
+    "POST /api/v1/me/pause": VOLUNTEER_ONLY,
+    "POST /api/v1/me/resume": VOLUNTEER_ONLY,
+    "GET /api/v1/me/export": VOLUNTEER_ONLY,
+    "GET /mijn": VOLUNTEER_ONLY,
+    "GET /mijn/wijzigen": VOLUNTEER_ONLY,
+    "POST /mijn/wijzigen": VOLUNTEER_ONLY,
+    "POST /mijn/telefoon": VOLUNTEER_ONLY,
+    "GET /mijn/telefoon/code": VOLUNTEER_ONLY,
+    "POST /mijn/telefoon/code": VOLUNTEER_ONLY,
+    "POST /mijn/pauze": VOLUNTEER_ONLY,
+    "POST /mijn/hervatten": VOLUNTEER_ONLY,
+    "GET /mijn/gegevens": VOLUNTEER_ONLY,
+    "GET /mijn/verwijderen": VOLUNTEER_ONLY,
+    "POST /mijn/verwijderen": VOLUNTEER_ONLY,
+    # Staff login (API).
+    "POST /api/v1/auth/token": PUBLIC,
+    "POST /api/v1/auth/revoke": STAFF,
+    "GET /api/v1/auth/me": STAFF,
+    # Staff login (pages).
+    "GET /beheer/inloggen": PUBLIC,
+    "POST /beheer/inloggen": PUBLIC,
+    "GET /beheer/inloggen/code": LOGIN_STEP,
+    "POST /beheer/inloggen/code": LOGIN_STEP,
+    # Enrolment: during a login, or voluntarily for a signed-in user without TOTP.
+    "GET /beheer/2fa/instellen": STAFF,
+    "POST /beheer/2fa/instellen": STAFF,
+    "POST /beheer/uitloggen": PUBLIC,
+    "GET /beheer/wachtwoord-vergeten": PUBLIC,
+    "POST /beheer/wachtwoord-vergeten": PUBLIC,
+    "POST /beheer/wachtwoord-vergeten/code": PUBLIC,
+    "GET /beheer/wachtwoord/herstel/{token}": PUBLIC,  # the token is the credential
+    "POST /beheer/wachtwoord/herstel/{token}": PUBLIC,
+    "GET /beheer": STAFF,
+    # Administration of accounts, organisations, tokens (API).
+    "GET /api/v1/users": ADMIN,
+    "POST /api/v1/users": ADMIN,
+    "GET /api/v1/users/{user_id}": ADMIN,
+    "PATCH /api/v1/users/{user_id}": ADMIN,
+    "POST /api/v1/users/{user_id}/reset-link": ADMIN,
+    "POST /api/v1/users/{user_id}/revoke-access": ADMIN,
+    "GET /api/v1/users/{user_id}/tokens": ADMIN,
+    "POST /api/v1/users/{user_id}/api-keys": ADMIN,
+    "POST /api/v1/tokens/{token_id}/revoke": ADMIN,
+    "GET /api/v1/organisations": ADMIN,
+    "POST /api/v1/organisations": ADMIN,
+    # Administration (pages).
+    "GET /beheer/gebruikers": ADMIN,
+    "GET /beheer/gebruikers/nieuw": ADMIN,
+    "POST /beheer/gebruikers/nieuw": ADMIN,
+    "GET /beheer/gebruikers/{user_id}": ADMIN,
+    "POST /beheer/gebruikers/{user_id}": ADMIN,
+    "POST /beheer/gebruikers/{user_id}/actief": ADMIN,
+    "POST /beheer/gebruikers/{user_id}/herstellink": ADMIN,
+    "POST /beheer/gebruikers/{user_id}/2fa-herstellen": ADMIN,
+    "POST /beheer/gebruikers/{user_id}/toegang-intrekken": ADMIN,
+    "POST /beheer/gebruikers/{user_id}/api-sleutels": ADMIN,
+    "POST /beheer/tokens/{token_id}/intrekken": ADMIN,
+    "GET /beheer/organisaties": ADMIN,
+    "POST /beheer/organisaties": ADMIN,
+    # Audit log.
+    "GET /api/v1/audit": ADMIN,
+    "GET /beheer/audit": ADMIN,
+}
+
+
+def _vr13_user(session: Session) -> str:
+    return str(make_user(session, role=Role.VIEWER, vr_codes=("VR13",)).id)
+
+
+def _vr13_token(session: Session) -> str:
+    user = make_user(session, role=Role.VIEWER, vr_codes=("VR13",))
+    return str(make_token(session, user)[1].id)
+
+
+# Path parameter → a factory creating the object (in VR13) and returning the path value.
+PATH_VALUES: dict[str, Callable[[Session], str]] = {
+    "user_id": _vr13_user,
+    "token_id": _vr13_token,
+    "token": lambda session: secrets.token_urlsafe(16),
+    "number": lambda session: "+31699123456",
+}
+
+# Where a refused caller may be sent: a login step (staff or volunteer), or the beheer start.
+LOGIN_REDIRECTS = ("/beheer/inloggen", "/beheer/2fa/instellen", "/link-aanvragen")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def app_routes() -> list[Route]:
+    """Every (method, path) the application answers, from the app itself."""
+    app = create_app(make_settings("sqlite://"))  # as the `app` fixture builds it
+    found: set[Route] = set()
+    for route in iter_route_contexts(app.routes):
+        path = str(route.path)
+        methods = set(route.methods or ())
+        if not methods:  # a mount (static files): every method
+            found.add(Route("*", path))
+            continue
+        if "GET" in methods:
+            methods.discard("HEAD")  # HEAD answers like GET
+        found.update(Route(method, path) for method in methods)
+    return sorted(found, key=lambda r: (r.path, r.method))
+
+
+ROUTES = app_routes()
+
+
+def test_every_route_has_a_row_and_every_row_a_route() -> None:
+    keys = {r.key for r in ROUTES}
+    missing = [key for key in (r.key for r in ROUTES) if key not in MATRIX]
+    stale = sorted(set(MATRIX) - keys)
+    assert not missing, (
+        "Routes without a row in MATRIX (tests/test_access_matrix.py). "
+        "Add, with the right access:\n"
+        + "\n".join(f'    "{key}": ADMIN,  # or PUBLIC, STAFF, roles(...)' for key in missing)
+    )
+    assert not stale, f"Rows in MATRIX for routes that no longer exist: {stale}"
+
+
+@pytest.fixture
+def callers(session: Session) -> dict[str, tuple[str | None, str | None]]:
+    """Caller name → (session cookie, bearer token); every staff user works in VR09."""
+    point = make_support_point(session, vr_code="VR09")
+    assert point.id is not None
+    organisation = make_organisation(session, vr_code="VR09")
+    found: dict[str, tuple[str | None, str | None]] = {ANONYMOUS: (None, None)}
+    for role in Role:
+        user = make_user(
+            session,
+            role=role,
+            vr_codes=("VR09",),
+            support_point_ids=(point.id,) if role is Role.SUPPORT_POINT_COORDINATOR else (),
+            organisation_id=organisation.id if role is Role.CARE_ORGANISATION else None,
+        )
+        kind = TokenKind.API_KEY if role is Role.CARE_ORGANISATION else TokenKind.ACCESS
+        found[role.value] = (start_session(session, user), make_token(session, user, kind=kind)[0])
+    return found
+
+
+def _path(session: Session, path: str) -> str:
+    while "{" in path:
+        name = path[path.index("{") + 1 : path.index("}")]
+        bare = name.split(":")[0]
+        if bare not in PATH_VALUES:
+            pytest.fail(
+                f"No value for path parameter {{{bare}}}: add to PATH_VALUES in "
+                f"tests/test_access_matrix.py a factory that creates the object in VR13 and "
+                f'returns its id, e.g. "{bare}": lambda session: str(make_x(session, '
+                f"vr_code='VR13').id)"
+            )
+        path = path.replace("{" + name + "}", PATH_VALUES[bare](session), 1)
+    return path
+
+
+def _call(
+    client: TestClient,
+    route: Route,
+    url: str,
+    credentials: tuple[str | None, str | None],
+    csrf: tuple[str, str],
+) -> Response:
+    cookie, token = credentials
+    client.cookies.clear()
+    client.cookies.set("zb_csrf", csrf[0], domain=COOKIE_DOMAIN)
+    headers: dict[str, str] = {"X-CSRF-Token": csrf[1]}
+    is_api = url.startswith("/api/")
+    if is_api and token:
+        headers.update(bearer(token))
+    elif cookie:
+        put_cookie(client, cookie)
+    method = "GET" if route.method == "*" else route.method
+    if method == "GET" and route.method == "*":
+        url = url + "/zorgbrigade.css"
+    kwargs: dict[str, Any] = {"headers": headers}
+    if method in {"POST", "PUT", "PATCH", "DELETE"}:
+        if is_api:
+            kwargs["json"] = {}
+        else:
+            kwargs["data"] = {"csrf_token": csrf[1]}
+    return client.request(method, url, **kwargs)
+
+
+def _refused(response: Response) -> bool:
+    if response.status_code in {401, 403, 404}:
+        return True
+    location = response.headers.get("location", "")
+    return response.is_redirect and (location.startswith(LOGIN_REDIRECTS) or location == "/beheer")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
+def test_only_the_matrix_callers_get_in(
+    client: TestClient,
+    session: Session,
+    callers: dict[str, tuple[str | None, str | None]],
+    route: Route,
+) -> None:
+    access = MATRIX.get(route.key)
+    if access is None:
+        pytest.fail(f'No row for "{route.key}" in MATRIX (tests/test_access_matrix.py)')
+    url = _path(session, route.path)
+    session.commit()
+    page = client.get("/beheer/wachtwoord-vergeten")
+    csrf_cookie = client.cookies.get("zb_csrf", domain=COOKIE_DOMAIN)
+    token_start = page.text.index('name="csrf_token" value="') + len('name="csrf_token" value="')
+    csrf = (str(csrf_cookie), page.text[token_start : page.text.index('"', token_start)])
+
+    problems = []
+    for caller, credentials in callers.items():
+        response = _call(client, route, url, credentials, csrf)
+        status = f"{response.status_code} {response.headers.get('location', '')}".strip()
+        if access.allowed(caller):
+            # Public routes may refuse for reasons of their own (a wrong password, a bad link
+            # token); for role rows, refusing an allowed role is a bug in the route or the row.
+            location = response.headers.get("location", "")
+            to_login = response.is_redirect and location.startswith("/beheer/inloggen")
+            if access.kind == "roles" and (response.status_code in {401, 403} or to_login):
+                problems.append(f"{caller} is allowed by the matrix but was refused ({status})")
+        elif not _refused(response):
+            problems.append(f"{caller} must be refused but got {status}")
+    assert not problems, f"{route.key} ({access.kind}):\n  " + "\n  ".join(problems)
+
+
+def test_a_scoped_row_admits_only_the_administrator() -> None:
+    row = roles(Role.ADMINISTRATOR, Role.REGIONAL_COORDINATOR, scoped=True)
+    assert row.allowed(Role.ADMINISTRATOR.value)
+    assert not row.allowed(Role.REGIONAL_COORDINATOR.value)
+    assert not row.allowed(Role.VIEWER.value) and not row.allowed(ANONYMOUS)
+    assert not VOLUNTEER_ONLY.allowed(ANONYMOUS) and PUBLIC.allowed(ANONYMOUS)
