@@ -127,6 +127,5 @@ __all__ = [
     "now",
     "set_clock",
     "today_local",
-    "timedelta",
     "using",
 ]

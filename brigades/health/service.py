@@ -9,8 +9,8 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlmodel import Session
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from brigades.settings import project_root
 

@@ -43,8 +43,18 @@ def live_server(
     }
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "brigades.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "brigades.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
         ],
         cwd=ROOT,
         env=child_env,
