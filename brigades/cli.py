@@ -9,7 +9,7 @@ import typer
 
 from brigades.accounts.cli import user_app
 from brigades.db import make_engine
-from brigades.settings import Settings
+from brigades.settings import Environment, Settings
 
 app = typer.Typer(help="Zorgbrigade: regionale zorgbrigades voor code zwart.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -71,6 +71,22 @@ def demo(
         volunteers=settings.demo_volunteers if volunteers is None else volunteers,
         if_empty=if_empty,
         seed=seed,
+    )
+    if settings.env is not Environment.DEVELOPMENT:
+        typer.echo("Geen demo-inlog aangemaakt: dat kan alleen met ZB_ENV=development.")
+        return
+    from brigades import clock
+    from brigades.db import session_scope
+    from brigades.demo.staff import ensure_demo_coordinator
+
+    with session_scope(engine) as session:
+        login = ensure_demo_coordinator(
+            session, region=region or settings.demo_region, now=clock.now()
+        )
+    typer.echo(
+        f"Demo-inlog coördinator: {login.email} / {login.password} op /beheer/inloggen\n"
+        f"  TOTP-geheim {login.totp_secret}; code: "
+        f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{login.totp_secret}').now())\""
     )
 
 
