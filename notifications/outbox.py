@@ -8,6 +8,7 @@ message; a crash after the commit cannot lose it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -16,7 +17,49 @@ from notifications.models import Channel, MessageState, OutboxMessage, Priority
 from notifications.segments import count_segments
 from notifications.texts import DRILL_PREFIX, drill_text
 
-__all__ = ["DRILL_PREFIX", "enqueue", "get", "requeue", "state_counts"]
+__all__ = ["DRILL_PREFIX", "enqueue", "get", "message_values", "requeue", "state_counts"]
+
+
+def message_values(
+    *,
+    recipient: str,
+    body: str,
+    now: datetime,
+    provider: str,
+    channel: Channel = Channel.SMS,
+    priority: Priority | int = Priority.NOTICE,
+    volunteer_id: int | None = None,
+    drill: bool = False,
+    synthetic: bool = False,
+    subject_kind: str | None = None,
+    subject_id: int | None = None,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """The column values of a new queued message (for ``enqueue`` and for bulk inserts alike).
+
+    The one place that decides a new message's drill prefix, segments, state, attempts, times
+    and priority; columns left out (claims, provider results) start empty.
+    """
+    if drill:
+        body = drill_text(body)
+    return dict(
+        recipient=recipient,
+        body=body,
+        provider=provider,
+        channel=channel,
+        priority=int(priority),
+        volunteer_id=volunteer_id,
+        drill=drill,
+        synthetic=synthetic,
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        state=MessageState.QUEUED,
+        attempts=0,
+        next_attempt_at=not_before or now,
+        segments=count_segments(body).segments,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def enqueue(
@@ -36,25 +79,21 @@ def enqueue(
     not_before: datetime | None = None,
 ) -> OutboxMessage:
     """Queue one message; the caller's transaction decides whether it exists."""
-    if drill:
-        body = drill_text(body)
     message = OutboxMessage(
-        recipient=recipient,
-        body=body,
-        provider=provider,
-        channel=channel,
-        priority=int(priority),
-        volunteer_id=volunteer_id,
-        drill=drill,
-        synthetic=synthetic,
-        subject_kind=subject_kind,
-        subject_id=subject_id,
-        state=MessageState.QUEUED,
-        attempts=0,
-        next_attempt_at=not_before or now,
-        segments=count_segments(body).segments,
-        created_at=now,
-        updated_at=now,
+        **message_values(
+            recipient=recipient,
+            body=body,
+            now=now,
+            provider=provider,
+            channel=channel,
+            priority=priority,
+            volunteer_id=volunteer_id,
+            drill=drill,
+            synthetic=synthetic,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            not_before=not_before,
+        )
     )
     session.add(message)
     return message

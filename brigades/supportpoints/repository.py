@@ -30,6 +30,20 @@ def active_point_tuples(session: Session, *, vr_code: str | None = None) -> list
     return [(int(i), lat, lon) for i, lat, lon in session.exec(stmt).all() if i is not None]
 
 
+def active_point_rows(session: Session) -> list[tuple[int, float, float, str]]:
+    """(id, lat, lon, vr_code) of every active support point, by id (one statement)."""
+    stmt = (
+        select(SupportPoint.id, SupportPoint.lat, SupportPoint.lon, SupportPoint.vr_code)
+        .where(col(SupportPoint.active))
+        .order_by(col(SupportPoint.id))
+    )
+    return [
+        (int(i), lat, lon, vr_code)
+        for i, lat, lon, vr_code in session.exec(stmt).all()
+        if i is not None
+    ]
+
+
 def region_of(session: Session, point_id: int) -> tuple[str, bool] | None:
     """(vr_code, active) of one support point, or None when it does not exist."""
     stmt = select(SupportPoint.vr_code, SupportPoint.active).where(SupportPoint.id == point_id)

@@ -1,9 +1,12 @@
 """Signing up and verifying a phone number.
 
 Sign-up is the hot path (benchmarked at ≥1,000/s on PostgreSQL through HTTP), so it stays lean:
-validation reads the cached skill codes and one statement of support points; then one rate-limit
-upsert, one insert of the volunteer (``ON CONFLICT (phone) DO NOTHING``) and one flush for the
-skills, windows, code and outbox message.
+validation reads the cached skill codes and the cached support points (no statement); then one
+rate-limit upsert, and on PostgreSQL ONE statement that inserts the volunteer (``ON CONFLICT
+(phone) DO NOTHING``) with its skills, windows, code and outbox message
+(``repository.insert_sign_up``): two statements and the commit. SQLite, which serialises writers
+anyway, inserts per table (volunteer, skills, windows, code, outbox message). Both paths write
+the same rows.
 
 Whether a number was already known is never revealed: a known verified number gets a fresh
 personal link, a known pending one a fresh code, and the answer is the same in every case.
@@ -184,41 +187,103 @@ def sign_up(
     )
     values["consent_version"] = settings.consent_version
     values["consent_at"] = now
-    volunteer_id = repository.insert_if_new_phone(session, values)
+    skill_rows: list[dict[str, Any]] = [
+        {
+            "skill_code": s.code,
+            "evidence_kind": s.evidence,
+            "evidence_detail": s.detail,
+            "big_number": s.big_number,
+            "created_at": now,
+        }
+        for s in skills
+    ]
+    window_rows: list[dict[str, Any]] = [
+        {"weekday": d, "start_minute": s, "end_minute": e} for d, s, e in windows
+    ]
+    if repository.one_statement_sign_up(session):
+        volunteer_id = _insert_in_one_statement(
+            session,
+            values=values,
+            skill_rows=skill_rows,
+            window_rows=window_rows,
+            now=now,
+            settings=settings,
+        )
+    else:
+        volunteer_id = _insert_per_table(
+            session,
+            values=values,
+            skill_rows=skill_rows,
+            window_rows=window_rows,
+            now=now,
+            settings=settings,
+        )
     if volunteer_id is None:
         return _known_number(session, phone=phone, now=now, settings=settings)
-    repository.add_skills(
-        session,
-        [
-            {
-                "volunteer_id": volunteer_id,
-                "skill_code": s.code,
-                "evidence_kind": s.evidence,
-                "evidence_detail": s.detail,
-                "big_number": s.big_number,
-                "created_at": now,
-            }
-            for s in skills
-        ],
-    )
-    repository.add_windows(
-        session,
-        [
-            {"volunteer_id": volunteer_id, "weekday": d, "start_minute": s, "end_minute": e}
-            for d, s, e in windows
-        ],
-    )
+    session.flush()
+    return SignUpOutcome(SignUpResult.CREATED, phone, volunteer_id)
+
+
+def _insert_per_table(
+    session: Session,
+    *,
+    values: dict[str, Any],
+    skill_rows: list[dict[str, Any]],
+    window_rows: list[dict[str, Any]],
+    now: datetime,
+    settings: Settings,
+) -> int | None:
+    """The new volunteer's rows, one statement per table (SQLite); None if the number is known."""
+    volunteer_id = repository.insert_if_new_phone(session, values)
+    if volunteer_id is None:
+        return None
+    repository.add_skills(session, [{**row, "volunteer_id": volunteer_id} for row in skill_rows])
+    repository.add_windows(session, [{**row, "volunteer_id": volunteer_id} for row in window_rows])
     send_code(
         session,
         volunteer_id=volunteer_id,
-        phone=phone,
+        phone=values["phone"],
         purpose=VerificationPurpose.SIGNUP,
         synthetic=False,
         now=now,
         settings=settings,
     )
-    session.flush()
-    return SignUpOutcome(SignUpResult.CREATED, phone, volunteer_id)
+    return volunteer_id
+
+
+def _insert_in_one_statement(
+    session: Session,
+    *,
+    values: dict[str, Any],
+    skill_rows: list[dict[str, Any]],
+    window_rows: list[dict[str, Any]],
+    now: datetime,
+    settings: Settings,
+) -> int | None:
+    """The same rows as ``_insert_per_table``, in one round trip (PostgreSQL)."""
+    phone: str = values["phone"]
+    code = security.new_code()
+    verification = _verification_values(
+        volunteer_id=None,
+        phone=phone,
+        purpose=VerificationPurpose.SIGNUP,
+        code=code,
+        now=now,
+        settings=settings,
+    )
+    message = outbox.message_values(
+        **_code_message(
+            phone=phone, code=code, volunteer_id=None, synthetic=False, now=now, settings=settings
+        )
+    )
+    return repository.insert_sign_up(
+        session,
+        volunteer=values,
+        skills=skill_rows,
+        windows=window_rows,
+        verification=verification,
+        message=message,
+    )
 
 
 def _known_number(
@@ -246,6 +311,49 @@ def _known_number(
     return SignUpOutcome(result, phone, volunteer.id)
 
 
+def _verification_values(
+    *,
+    volunteer_id: int | None,
+    phone: str,
+    purpose: VerificationPurpose,
+    code: str,
+    now: datetime,
+    settings: Settings,
+) -> dict[str, Any]:
+    """The column values of a new verification code (only its keyed hash is stored)."""
+    return {
+        "volunteer_id": volunteer_id,
+        "phone": phone,
+        "purpose": purpose,
+        "code_hash": security.hash_code(settings.secret_key, phone=phone, code=code),
+        "attempts": 0,
+        "expires_at": now + timedelta(seconds=settings.verification_code_ttl_seconds),
+        "consumed_at": None,
+        "created_at": now,
+    }
+
+
+def _code_message(
+    *,
+    phone: str,
+    code: str,
+    volunteer_id: int | None,
+    synthetic: bool,
+    now: datetime,
+    settings: Settings,
+) -> dict[str, Any]:
+    """The arguments of ``outbox.enqueue`` (and ``outbox.message_values``) for a code SMS."""
+    return {
+        "recipient": phone,
+        "body": texts.code_sms(code, valid_minutes=settings.verification_code_ttl_seconds // 60),
+        "now": now,
+        "provider": settings.sms_provider.value,
+        "priority": Priority.VERIFICATION,
+        "volunteer_id": volunteer_id,
+        "synthetic": synthetic,
+    }
+
+
 def send_code(
     session: Session,
     *,
@@ -260,26 +368,25 @@ def send_code(
     code = security.new_code()
     repository.add_verification(
         session,
-        {
-            "volunteer_id": volunteer_id,
-            "phone": phone,
-            "purpose": purpose,
-            "code_hash": security.hash_code(settings.secret_key, phone=phone, code=code),
-            "attempts": 0,
-            "expires_at": now + timedelta(seconds=settings.verification_code_ttl_seconds),
-            "consumed_at": None,
-            "created_at": now,
-        },
+        _verification_values(
+            volunteer_id=volunteer_id,
+            phone=phone,
+            purpose=purpose,
+            code=code,
+            now=now,
+            settings=settings,
+        ),
     )
     outbox.enqueue(
         session,
-        recipient=phone,
-        body=texts.code_sms(code, valid_minutes=settings.verification_code_ttl_seconds // 60),
-        now=now,
-        provider=settings.sms_provider.value,
-        priority=Priority.VERIFICATION,
-        volunteer_id=volunteer_id,
-        synthetic=synthetic,
+        **_code_message(
+            phone=phone,
+            code=code,
+            volunteer_id=volunteer_id,
+            synthetic=synthetic,
+            now=now,
+            settings=settings,
+        ),
     )
 
 
