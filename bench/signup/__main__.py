@@ -110,7 +110,7 @@ def _profile(pid: int, seconds: int, out: Path) -> str | None:
     raw = out.with_suffix(".txt")
     subprocess.run(
         [
-            "py-spy",
+            pyspy,
             "record",
             "-p",
             str(pid),
@@ -128,6 +128,17 @@ def _profile(pid: int, seconds: int, out: Path) -> str | None:
     if not raw.exists():
         return None
     self_time: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    groups = {
+        "brigades (our code)": "/brigades/",
+        "sqlalchemy": "/sqlalchemy/",
+        "psycopg": "/psycopg/",
+        "fastapi/starlette": ("/fastapi/", "/starlette/"),
+        "pydantic": "/pydantic",
+        "phonenumbers": "/phonenumbers/",
+        "uvicorn/httptools": ("/uvicorn/", "httptools"),
+        "anyio threads": "/anyio/",
+    }
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -137,9 +148,21 @@ def _profile(pid: int, seconds: int, out: Path) -> str | None:
         total += n
         leaf = stack.split(";")[-1]
         self_time[leaf] = self_time.get(leaf, 0) + n
-        # Attribute inclusive time to our own packages for a coarse breakdown.
-    top = sorted(self_time.items(), key=lambda kv: -kv[1])[:25]
-    return "\n".join(f"{100 * n / total:5.1f}%  {frame}" for frame, n in top)
+        for name, needle in groups.items():
+            needles = needle if isinstance(needle, tuple) else (needle,)
+            if any(x in stack for x in needles):
+                inclusive[name] = inclusive.get(name, 0) + n
+    if not total:
+        return None
+    lines = ["inclusive share of samples by package:"]
+    lines += [
+        f"{100 * n / total:5.1f}%  {name}"
+        for name, n in sorted(inclusive.items(), key=lambda kv: -kv[1])
+    ]
+    lines.append("top self-time frames:")
+    top = sorted(self_time.items(), key=lambda kv: -kv[1])[:20]
+    lines += [f"{100 * n / total:5.1f}%  {frame}" for frame, n in top]
+    return "\n".join(lines)
 
 
 def main() -> None:

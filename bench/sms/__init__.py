@@ -1,0 +1,1 @@
+"""SMS benchmark (``python -m bench.sms``)."""
