@@ -17,6 +17,7 @@ from brigades.db import make_engine
 from brigades.errors import DomainError, RateLimited
 from brigades.ratelimit.local import LocalRateLimiter
 from brigades.settings import Environment, Settings
+from brigades.tasks.uploads import upload_limits
 from brigades.web.middleware import BodySizeLimit, SecurityHeaders
 from brigades.web.templating import render
 
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.client_limiter = LocalRateLimiter()
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=upload_limits(settings))
     app.add_middleware(SecurityHeaders, hsts=settings.env is Environment.PRODUCTION)
     app.mount("/static", StaticFiles(directory=str(routing.STATIC_DIR)), name="static")
     routing.include_routers(app, settings)

@@ -13,9 +13,20 @@ from brigades.accounts.models import (
 )
 from brigades.audit.models import AuditEvent
 from brigades.conversation.models import InboxItem, Question
+from brigades.incidents.models import Incident, IncidentGemeente
 from brigades.ratelimit.models import RateLimitBucket
 from brigades.skills.models import Skill
 from brigades.supportpoints.models import SupportPoint
+from brigades.tasks.models import (
+    Assignment,
+    CareTask,
+    Offer,
+    TaskCallback,
+    TaskImport,
+    TaskType,
+    TaskTypeSkill,
+)
+from brigades.vetting.models import VettingCheck
 from brigades.volunteers.models import (
     AccessLink,
     AvailabilityWindow,
@@ -35,11 +46,16 @@ metadata = SQLModel.metadata
 __all__ = [
     "AccessLink",
     "ApiToken",
+    "Assignment",
     "AuditEvent",
     "AvailabilityWindow",
     "CareOrganisation",
+    "CareTask",
     "InboundMessage",
     "InboxItem",
+    "Incident",
+    "IncidentGemeente",
+    "Offer",
     "OutboxMessage",
     "PasswordReset",
     "PhoneVerification",
@@ -49,9 +65,14 @@ __all__ = [
     "SmsSenderRate",
     "SupportPoint",
     "SuspectedDuplicate",
+    "TaskCallback",
+    "TaskImport",
+    "TaskType",
+    "TaskTypeSkill",
     "User",
     "UserRegion",
     "UserSupportPoint",
+    "VettingCheck",
     "Volunteer",
     "VolunteerSkill",
     "WebSession",

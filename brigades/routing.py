@@ -18,10 +18,20 @@ from brigades.audit.pages import router as audit_pages_router
 from brigades.audit.routes import router as audit_router
 from brigades.dev.pages import router as dev_pages_router
 from brigades.health.routes import router as health_router
+from brigades.incidents.pages import router as incident_pages_router
+from brigades.incidents.routes import router as incidents_router
+from brigades.organisations.pages import router as organisation_pages_router
+from brigades.organisations.routes import router as organisation_router
 from brigades.privacy.pages import router as privacy_pages_router
+from brigades.privacy.routes import router as privacy_router
 from brigades.settings import Settings
 from brigades.skills.routes import router as skills_router
 from brigades.supportpoints.routes import router as supportpoints_router
+from brigades.tasks.pages import router as task_pages_router
+from brigades.tasks.routes import router as tasks_router
+from brigades.vetting.assisted_pages import router as vetting_assisted_pages_router
+from brigades.vetting.pages import router as vetting_pages_router
+from brigades.vetting.routes import router as vetting_router
 from brigades.volunteers.mijn import router as volunteer_own_pages_router
 from brigades.volunteers.pages import router as volunteer_pages_router
 from brigades.volunteers.routes import router as volunteers_router
@@ -53,6 +63,16 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     app.include_router(accounts_admin_pages_router)
     app.include_router(audit_router)
     app.include_router(audit_pages_router)
+    app.include_router(vetting_router)
+    app.include_router(vetting_pages_router)
+    app.include_router(vetting_assisted_pages_router)
+    app.include_router(privacy_router)
+    app.include_router(incidents_router)
+    app.include_router(tasks_router)
+    app.include_router(incident_pages_router)
+    app.include_router(task_pages_router)
+    app.include_router(organisation_router)
+    app.include_router(organisation_pages_router)
     accounts_web.install(app)  # pages without a login go to /beheer/inloggen
 
 

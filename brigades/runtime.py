@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from brigades import clock
 from brigades.db import make_engine
+from brigades.scheduler import Scheduler, SchedulerThread, default_jobs
 from brigades.settings import Environment, Settings, SmsProviderName
 from notifications.providers.base import SmsProvider
 from notifications.providers.console import ConsoleProvider
@@ -133,8 +134,11 @@ def build_worker(settings: Settings, engine: Engine) -> OutboxWorker:
 class BackgroundWorker:
     """The outbox worker on a daemon thread; ``stop()`` ends it after the current round."""
 
-    def __init__(self, worker: OutboxWorker, poll_seconds: float) -> None:
+    def __init__(
+        self, worker: OutboxWorker, poll_seconds: float, scheduler: SchedulerThread | None = None
+    ) -> None:
         self.worker = worker
+        self.scheduler = scheduler
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=worker.run_forever,
@@ -144,8 +148,10 @@ class BackgroundWorker:
         )
 
     def start(self) -> BackgroundWorker:
-        """Start the thread; returns self."""
+        """Start the thread (and the periodic jobs); returns self."""
         self._thread.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
         return self
 
     @property
@@ -155,6 +161,8 @@ class BackgroundWorker:
 
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         """Ask the worker to stop and wait for the round in progress to finish."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -164,7 +172,18 @@ class BackgroundWorker:
 
 def start_background_worker(settings: Settings, engine: Engine) -> BackgroundWorker:
     """Run the outbox worker inside this process until ``stop()``."""
-    return BackgroundWorker(build_worker(settings, engine), settings.worker_poll_seconds).start()
+    return BackgroundWorker(
+        build_worker(settings, engine),
+        settings.worker_poll_seconds,
+        build_scheduler(settings, engine),
+    ).start()
+
+
+def build_scheduler(settings: Settings, engine: Engine) -> SchedulerThread | None:
+    """The periodic jobs of a worker process (None when switched off in the settings)."""
+    if not settings.scheduler_enabled:
+        return None
+    return SchedulerThread(Scheduler(engine, settings, default_jobs()))
 
 
 def run_worker_forever(settings: Settings) -> None:
@@ -178,9 +197,14 @@ def run_worker_forever(settings: Settings) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    scheduler = build_scheduler(settings, engine)
+    if scheduler is not None:
+        scheduler.start()
     try:
         worker.run_forever(stop, settings.worker_poll_seconds)
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         engine.dispose()

@@ -24,6 +24,11 @@ class SmsProviderName(enum.StrEnum):
     TWILIO = "twilio"
 
 
+class BigRegisterName(enum.StrEnum):
+    # No adapter talks to the real BIG-register yet (and tests have no network): lookups are off.
+    DISABLED = "disabled"
+
+
 class Settings(BaseSettings):
     """Settings of one Zorgbrigade process; the contract names are in DESIGN.md."""
 
@@ -71,6 +76,8 @@ class Settings(BaseSettings):
 
     # Outbox worker.
     worker_in_process: bool = True
+    # Periodic jobs (expiries, purges, retention) in every worker process; see scheduler.py.
+    scheduler_enabled: bool = True
     worker_poll_seconds: float = 0.5
     worker_batch_size: int = 50
     worker_concurrency: int = 8
@@ -102,6 +109,26 @@ class Settings(BaseSettings):
     password_reset_link_ttl_seconds: int = 3600
     password_reset_code_ttl_seconds: int = 15 * 60
     password_reset_limit_per_account: tuple[int, int] = (3, 3600)
+
+    # Dispatch settings per incident level 1..4 (brigades.incidents.levels): search radius km,
+    # offer expiry minutes, offers per volunteer per day, wave factor k. JSON in the environment,
+    # e.g. ZB_INCIDENT_LEVELS='[[5,30,2,1.5],[10,20,3,2],[15,15,4,2.5],[25,10,6,3]]'.
+    incident_levels: tuple[
+        tuple[float, int, int, float],
+        tuple[float, int, int, float],
+        tuple[float, int, int, float],
+        tuple[float, int, int, float],
+    ] = ((5.0, 30, 2, 1.5), (10.0, 20, 3, 2.0), (15.0, 15, 4, 2.5), (25.0, 10, 6, 3.0))
+    # Bulk task import (CSV): the largest file and the most rows one import may hold.
+    task_import_max_bytes: int = 10 * 1024 * 1024
+    task_import_max_rows: int = 50_000
+
+    # Vetting: a VOG counts this many years from its date; the BIG-register lookup adapter.
+    vog_validity_years: int = Field(default=3, ge=1, le=10)
+    big_register: BigRegisterName = BigRegisterName.DISABLED
+
+    # Privacy: clients' addresses are purged this many days after their incident closed.
+    client_address_retention_days: int = Field(default=30, ge=0)
 
     demo_volunteers: int = 3000
     demo_region: str = "VR09"
@@ -141,6 +168,16 @@ class Settings(BaseSettings):
                 "ZB_WORKER_SENDING_GRACE_SECONDS must exceed the longest a claimed batch can "
                 f"take to send ({longest:.0f} s)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_incident_levels(self) -> Settings:
+        for radius, expiry, per_day, wave in self.incident_levels:
+            if radius <= 0 or expiry <= 0 or per_day <= 0 or wave < 1:
+                raise ValueError(
+                    "ZB_INCIDENT_LEVELS: radius, expiry and per-day cap must be positive and the "
+                    "wave factor at least 1"
+                )
         return self
 
     @cached_property

@@ -48,8 +48,12 @@ from tests.accounts.factories import (
     start_session,
 )
 from tests.conftest import make_settings
+from tests.incidents.factories import make_incident
+from tests.tasks.factories import draft, make_import, make_task
+from tests.vetting.factories import make_volunteer, see_identity
 
 ANONYMOUS = "anonymous"
+VR13_TASK = draft(postcode="1012 AB")
 ROLES = [role.value for role in Role]
 
 
@@ -85,6 +89,25 @@ def roles(*allowed: Role, scoped: bool = False) -> Access:
 
 ADMIN = roles(Role.ADMINISTRATOR)
 STAFF = roles(*Role)
+# Vetting and volunteer exports: those who coordinate volunteers.
+_VETTERS = (Role.ADMINISTRATOR, Role.REGIONAL_COORDINATOR, Role.SUPPORT_POINT_COORDINATOR)
+VETTERS = roles(*_VETTERS)
+VETTERS_SCOPED = roles(*_VETTERS, scoped=True)
+# Incidents and care tasks (brigades.incidents.deps, brigades.tasks.deps).
+_READERS = (
+    Role.ADMINISTRATOR,
+    Role.REGIONAL_COORDINATOR,
+    Role.SUPPORT_POINT_COORDINATOR,
+    Role.DRILL_LEAD,
+    Role.VIEWER,
+)
+_RUNNERS = (Role.ADMINISTRATOR, Role.REGIONAL_COORDINATOR, Role.DRILL_LEAD)
+INCIDENT_READERS = roles(*_READERS)
+INCIDENT_READERS_SCOPED = roles(*_READERS, scoped=True)
+INCIDENT_RUNNERS = roles(*_RUNNERS)
+INCIDENT_RUNNERS_SCOPED = roles(*_RUNNERS, scoped=True)
+TASK_CREATORS_SCOPED = roles(*_RUNNERS, Role.CARE_ORGANISATION, scoped=True)
+STAFF_SCOPED = roles(*Role, scoped=True)
 
 MATRIX: dict[str, Access] = {
     # Framework: API documentation and static files.
@@ -188,7 +211,97 @@ MATRIX: dict[str, Access] = {
     # Audit log.
     "GET /api/v1/audit": ADMIN,
     "GET /beheer/audit": ADMIN,
+    # Vetting (brigades.vetting.deps): the queue, checks, assisted sign-up; and staff exports.
+    "GET /api/v1/vetting/queue": VETTERS,
+    "GET /api/v1/vetting/volunteers/{volunteer_id}": VETTERS_SCOPED,
+    "POST /api/v1/vetting/volunteers/{volunteer_id}/identity": VETTERS_SCOPED,
+    "POST /api/v1/vetting/volunteers/{volunteer_id}/vog": VETTERS_SCOPED,
+    "POST /api/v1/vetting/volunteers/{volunteer_id}/evidence": VETTERS_SCOPED,
+    "POST /api/v1/vetting/checks/{check_id}/revoke": VETTERS_SCOPED,
+    "POST /api/v1/vetting/assisted-sign-ups": VETTERS,
+    "POST /api/v1/vetting/assisted-sign-ups/{volunteer_id}/verify": VETTERS_SCOPED,
+    "POST /api/v1/vetting/assisted-sign-ups/{volunteer_id}/resend-code": VETTERS_SCOPED,
+    "GET /api/v1/volunteers/export.csv": VETTERS,
+    "GET /beheer/vetting": VETTERS,
+    "GET /beheer/vetting/{volunteer_id}": VETTERS_SCOPED,
+    "POST /beheer/vetting/{volunteer_id}/identiteit": VETTERS_SCOPED,
+    "POST /beheer/vetting/{volunteer_id}/vog": VETTERS_SCOPED,
+    "POST /beheer/vetting/{volunteer_id}/bewijs": VETTERS_SCOPED,
+    "POST /beheer/vetting/controles/{check_id}/intrekken": VETTERS_SCOPED,
+    "GET /beheer/aanmelden-op-locatie": VETTERS,
+    "POST /beheer/aanmelden-op-locatie": VETTERS,
+    "GET /beheer/aanmelden-op-locatie/{volunteer_id}/code": VETTERS_SCOPED,
+    "POST /beheer/aanmelden-op-locatie/{volunteer_id}/code": VETTERS_SCOPED,
+    "POST /beheer/aanmelden-op-locatie/{volunteer_id}/opnieuw": VETTERS_SCOPED,
+    # Incidents (API).
+    "GET /api/v1/incidents": STAFF,
+    "POST /api/v1/incidents": INCIDENT_RUNNERS,
+    "GET /api/v1/incidents/{incident_id}": INCIDENT_READERS_SCOPED,
+    "GET /api/v1/incidents/{incident_id}/timeline": INCIDENT_READERS_SCOPED,
+    "POST /api/v1/incidents/{incident_id}/level": INCIDENT_RUNNERS_SCOPED,
+    "POST /api/v1/incidents/{incident_id}/stand-down": INCIDENT_RUNNERS_SCOPED,
+    "POST /api/v1/incidents/{incident_id}/close": INCIDENT_RUNNERS_SCOPED,
+    # Care tasks (API): care organisations create in open incidents of their region.
+    "GET /api/v1/task-types": STAFF,
+    "POST /api/v1/incidents/{incident_id}/tasks": TASK_CREATORS_SCOPED,
+    "GET /api/v1/incidents/{incident_id}/tasks": STAFF_SCOPED,
+    "POST /api/v1/incidents/{incident_id}/tasks/import": TASK_CREATORS_SCOPED,
+    "GET /api/v1/imports/{import_id}": STAFF_SCOPED,
+    "GET /api/v1/tasks": STAFF,
+    "GET /api/v1/tasks/{task_id}": STAFF_SCOPED,
+    "POST /api/v1/tasks/{task_id}/cancel": TASK_CREATORS_SCOPED,
+    # Incidents and care tasks (pages).
+    "GET /beheer/incidenten": INCIDENT_READERS,
+    "GET /beheer/incidenten/nieuw": INCIDENT_RUNNERS,
+    "POST /beheer/incidenten/nieuw": INCIDENT_RUNNERS,
+    "GET /beheer/incidenten/{incident_id}": INCIDENT_READERS_SCOPED,
+    "POST /beheer/incidenten/{incident_id}/niveau": INCIDENT_RUNNERS_SCOPED,
+    "POST /beheer/incidenten/{incident_id}/afschalen": INCIDENT_RUNNERS_SCOPED,
+    "POST /beheer/incidenten/{incident_id}/sluiten": INCIDENT_RUNNERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/taken/nieuw": TASK_CREATORS_SCOPED,
+    "POST /beheer/incidenten/{incident_id}/taken/nieuw": TASK_CREATORS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/taken/importeren": TASK_CREATORS_SCOPED,
+    "POST /beheer/incidenten/{incident_id}/taken/importeren": TASK_CREATORS_SCOPED,
+    "GET /beheer/importen/{import_id}": STAFF_SCOPED,
+    "GET /beheer/taken": STAFF,
+    "GET /beheer/taken/sjabloon.csv": STAFF,
+    "GET /beheer/taken/{task_id}": STAFF_SCOPED,
+    "POST /beheer/taken/{task_id}/annuleren": TASK_CREATORS_SCOPED,
+    # A care organisation's own callback and signing key (API and page).
+    "GET /api/v1/organisation": roles(Role.CARE_ORGANISATION),
+    "PUT /api/v1/organisation/callback": roles(Role.CARE_ORGANISATION),
+    "POST /api/v1/organisation/callback/rotate-secret": roles(Role.CARE_ORGANISATION),
+    "GET /beheer/koppeling": roles(Role.CARE_ORGANISATION),
+    "POST /beheer/koppeling": roles(Role.CARE_ORGANISATION),
+    "POST /beheer/koppeling/sleutel": roles(Role.CARE_ORGANISATION),
 }
+
+
+def _vr13_incident(session: Session) -> str:
+    return str(make_incident(session, vr_code="VR13").id)
+
+
+def _vr13_task(session: Session) -> str:
+    return str(make_task(session, make_incident(session, vr_code="VR13"), task_draft=VR13_TASK).id)
+
+
+def _vr13_import(session: Session) -> str:
+    incident = make_incident(session, vr_code="VR13")
+    return str(make_import(session, incident).id)
+
+
+def _vr13_volunteer(session: Session) -> str:
+    point = make_support_point(session, vr_code="VR13")
+    return str(make_volunteer(session, point=point, vr_code="VR13").id)
+
+
+def _vr13_check(session: Session) -> str:
+    point = make_support_point(session, vr_code="VR13")
+    volunteer = make_volunteer(session, point=point, vr_code="VR13")
+    admin = make_user(session, role=Role.ADMINISTRATOR)
+    check = see_identity(session, volunteer, admin)
+    session.commit()
+    return str(check.id)
 
 
 def _vr13_user(session: Session) -> str:
@@ -203,9 +316,14 @@ def _vr13_token(session: Session) -> str:
 # Path parameter → a factory creating the object (in VR13) and returning the path value.
 PATH_VALUES: dict[str, Callable[[Session], str]] = {
     "user_id": _vr13_user,
+    "volunteer_id": _vr13_volunteer,
+    "check_id": _vr13_check,
     "token_id": _vr13_token,
     "token": lambda session: secrets.token_urlsafe(16),
     "number": lambda session: "+31699123456",
+    "incident_id": _vr13_incident,
+    "task_id": _vr13_task,
+    "import_id": _vr13_import,
 }
 
 # Where a refused caller may be sent: a login step (staff or volunteer), or the beheer start.

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from brigades import security
 from brigades.conversation.models import InboxItem, Question
 from brigades.errors import NotFound
+from brigades.vetting.models import VettingCheck
 from brigades.volunteers import profile as profile_service
 from brigades.volunteers import repository
 from brigades.volunteers.models import (
@@ -139,7 +140,38 @@ def export_volunteer(session: Session, *, volunteer: Volunteer, now: datetime) -
             }
             for q in questions
         ],
+        vetting_checks=[_check_export(c) for c in _vetting_checks(session, volunteer.id)],
     )
+
+
+def _vetting_checks(session: Session, volunteer_id: int) -> list[VettingCheck]:
+    stmt = (
+        select(VettingCheck)
+        .where(VettingCheck.volunteer_id == volunteer_id)
+        .order_by(col(VettingCheck.id))
+    )
+    return list(session.exec(stmt).all())
+
+
+def _check_export(check: VettingCheck) -> dict[str, Any]:
+    def moment(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "kind": check.kind.value,
+        "skill_code": check.skill_code,
+        "evidence": check.evidence_kind.value if check.evidence_kind else None,
+        "big_number": check.big_number,
+        "identity_document": check.identity_document.value if check.identity_document else None,
+        "issued_on": check.issued_on.isoformat() if check.issued_on else None,
+        "reference": check.reference,
+        "notes": check.notes,
+        "checked_by": check.checked_by_label,
+        "checked_at": moment(check.checked_at),
+        "valid_until": moment(check.valid_until),
+        "revoked_at": moment(check.revoked_at),
+        "revoke_reason": check.revoke_reason,
+    }
 
 
 def erased_per_region(session: Session) -> dict[str, int]:

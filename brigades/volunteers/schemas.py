@@ -255,3 +255,5 @@ class VolunteerExport(BaseModel):
     verifications: list[VerificationExport]
     messages: list[MessageExport]
     questions: list[dict[str, Any]]
+    # Checks a buurtsteunpunt recorded (identity seen, VOG, professional evidence).
+    vetting_checks: list[dict[str, Any]] = Field(default_factory=list)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:34:32.970787
+Create Date: 2026-11-23 12:36:20.483697
 """
 
 from collections.abc import Sequence
@@ -269,6 +269,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_support_point_vr_code"), ["vr_code"], unique=False)
 
     op.create_table(
+        "task_type",
+        sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("name_nl", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("description_nl", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.Column("min_vetting_level", sa.Integer(), nullable=False),
+        sa.Column("default_duration_minutes", sa.Integer(), nullable=False),
+        sa.Column("sort_order", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_task_type")),
+    )
+    op.create_table(
         "app_user",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
@@ -326,6 +337,21 @@ def upgrade() -> None:
     with op.batch_alter_table("app_user", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_app_user_role"), ["role"], unique=False)
 
+    op.create_table(
+        "task_type_skill",
+        sa.Column("task_type_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("skill_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["skill_code"], ["skill.code"], name=op.f("fk_task_type_skill_skill_code_skill")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_type_code"],
+            ["task_type.code"],
+            name=op.f("fk_task_type_skill_task_type_code_task_type"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("task_type_code", "skill_code", name=op.f("pk_task_type_skill")),
+    )
     op.create_table(
         "volunteer",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -546,6 +572,68 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_inbox_item_volunteer_id"), ["volunteer_id"], unique=False
         )
+
+    op.create_table(
+        "incident",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("code_zwart", "drill", name="incidentkind", native_enum=False, length=24),
+            nullable=False,
+        ),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "open", "closing", "closed", name="incidentstate", native_enum=False, length=24
+            ),
+            nullable=False,
+        ),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column(
+            "area_kind",
+            sa.Enum("vr", "gemeenten", "polygon", name="areakind", native_enum=False, length=24),
+            nullable=False,
+        ),
+        sa.Column("vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column("area_geojson", sa.Text(), nullable=True),
+        sa.Column("opened_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("opened_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("closing_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("closing_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("close_reason", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("closed_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("closed_by_user_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "updated_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["closed_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_incident_closed_by_user_id_app_user"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["closing_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_incident_closing_by_user_id_app_user"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["opened_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_incident_opened_by_user_id_app_user"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_incident")),
+        sa.UniqueConstraint("code", name=op.f("uq_incident_code")),
+        sa.UniqueConstraint(
+            "vr_code", "year", "sequence", name=op.f("uq_incident_vr_code_year_sequence")
+        ),
+    )
+    with op.batch_alter_table("incident", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_incident_state"), ["state"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incident_vr_code"), ["vr_code"], unique=False)
 
     op.create_table(
         "password_reset",
@@ -794,11 +882,489 @@ def upgrade() -> None:
     with op.batch_alter_table("web_session", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_web_session_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "incident_gemeente",
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("gm_code", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incident.id"],
+            name=op.f("fk_incident_gemeente_incident_id_incident"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("incident_id", "gm_code", name=op.f("pk_incident_gemeente")),
+    )
+    with op.batch_alter_table("incident_gemeente", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_incident_gemeente_gm_code"), ["gm_code"], unique=False)
+
+    op.create_table(
+        "task_import",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=True),
+        sa.Column("created_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("filename", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column(
+            "mode",
+            sa.Enum(
+                "all_or_nothing", "valid_rows", name="importmode", native_enum=False, length=24
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "queued",
+                "validating",
+                "importing",
+                "done",
+                "failed",
+                name="importstate",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column("total_rows", sa.Integer(), nullable=False),
+        sa.Column("processed_rows", sa.Integer(), nullable=False),
+        sa.Column("imported_rows", sa.Integer(), nullable=False),
+        sa.Column("error_rows", sa.Integer(), nullable=False),
+        sa.Column("errors", sa.JSON(), nullable=False),
+        sa.Column("message", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column(
+            "created_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "finished_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_task_import_created_by_user_id_app_user"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incident.id"], name=op.f("fk_task_import_incident_id_incident")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["care_organisation.id"],
+            name=op.f("fk_task_import_organisation_id_care_organisation"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_task_import")),
+    )
+    with op.batch_alter_table("task_import", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_task_import_incident_id"), ["incident_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_task_import_vr_code"), ["vr_code"], unique=False)
+
+    op.create_table(
+        "vetting_check",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("volunteer_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "phone_verified",
+                "identity_seen",
+                "vog",
+                "professional_evidence",
+                name="checkkind",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("volunteer_skill_id", sa.Integer(), nullable=True),
+        sa.Column("skill_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+        sa.Column(
+            "evidence_kind",
+            sa.Enum(
+                "self_declared",
+                "work_experience",
+                "life_experience",
+                "certificate",
+                "diploma",
+                "praktijkverklaring",
+                "big_registration",
+                "training",
+                name="evidencekind",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=True,
+        ),
+        sa.Column("big_number", sqlmodel.sql.sqltypes.AutoString(length=11), nullable=True),
+        sa.Column("register_checked", sa.Boolean(), nullable=False),
+        sa.Column(
+            "identity_document",
+            sa.Enum(
+                "passport",
+                "identity_card",
+                "driving_licence",
+                "residence_permit",
+                name="identitydocument",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=True,
+        ),
+        sa.Column("issued_on", sa.Date(), nullable=True),
+        sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("notes", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("checked_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("checked_by_label", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column(
+            "checked_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "valid_until", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("expired_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_by_label", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+        sa.Column("revoke_reason", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["checked_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_vetting_check_checked_by_user_id_app_user"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["volunteer_id"],
+            ["volunteer.id"],
+            name=op.f("fk_vetting_check_volunteer_id_volunteer"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["volunteer_skill_id"],
+            ["volunteer_skill.id"],
+            name=op.f("fk_vetting_check_volunteer_skill_id_volunteer_skill"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vetting_check")),
+    )
+    with op.batch_alter_table("vetting_check", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_vetting_check_checked_by_user_id"), ["checked_by_user_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_vetting_check_valid_until_open", ["valid_until", "expired_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_vetting_check_volunteer_id"), ["volunteer_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_vetting_check_volunteer_skill_id"), ["volunteer_skill_id"], unique=False
+        )
+
+    op.create_table(
+        "care_task",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column("gm_code", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("type_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("postcode", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("pc4", sa.Integer(), nullable=False),
+        sa.Column("house_number", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("street", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+        sa.Column("city", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("lon", sa.Float(), nullable=False),
+        sa.Column("location_note", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column(
+            "window_start", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "window_end", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("duration_minutes", sa.Integer(), nullable=False),
+        sa.Column("slots", sa.Integer(), nullable=False),
+        sa.Column(
+            "priority",
+            sa.Enum(
+                "urgent", "high", "normal", "low", name="taskpriority", native_enum=False, length=24
+            ),
+            nullable=False,
+        ),
+        sa.Column("description", sqlmodel.sql.sqltypes.AutoString(length=280), nullable=False),
+        sa.Column(
+            "contact_instructions", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True
+        ),
+        sa.Column("organisation_id", sa.Integer(), nullable=True),
+        sa.Column("external_reference", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "open",
+                "offering",
+                "filled",
+                "in_progress",
+                "done",
+                "unfillable",
+                "cancelled",
+                "expired",
+                name="taskstate",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "state_changed_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("unfillable_reason", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("cancel_reason", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("import_id", sa.Integer(), nullable=True),
+        sa.Column("created_by_user_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "created_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "address_purged_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.CheckConstraint("duration_minutes >= 1", name=op.f("ck_care_task_duration_positive")),
+        sa.CheckConstraint("slots >= 1", name=op.f("ck_care_task_slots_positive")),
+        sa.CheckConstraint("window_end > window_start", name=op.f("ck_care_task_window_order")),
+        sa.ForeignKeyConstraint(
+            ["created_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_care_task_created_by_user_id_app_user"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["import_id"], ["task_import.id"], name=op.f("fk_care_task_import_id_task_import")
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incident.id"], name=op.f("fk_care_task_incident_id_incident")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["care_organisation.id"],
+            name=op.f("fk_care_task_organisation_id_care_organisation"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["type_code"], ["task_type.code"], name=op.f("fk_care_task_type_code_task_type")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_task")),
+    )
+    with op.batch_alter_table("care_task", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_care_task_import_id"), ["import_id"], unique=False)
+        batch_op.create_index("ix_care_task_incident_state", ["incident_id", "state"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_care_task_organisation_id"), ["organisation_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_care_task_vr_code"), ["vr_code"], unique=False)
+
+    op.create_table(
+        "offer",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("volunteer_id", sa.Integer(), nullable=False),
+        sa.Column("question_id", sa.Integer(), nullable=True),
+        sa.Column("wave", sa.Integer(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "pending",
+                "accepted",
+                "declined",
+                "expired",
+                "withdrawn",
+                "failed",
+                "too_late",
+                name="offerstate",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "created_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "expires_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "answered_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "state_changed_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["question_id"], ["question.id"], name=op.f("fk_offer_question_id_question")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["care_task.id"],
+            name=op.f("fk_offer_task_id_care_task"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["volunteer_id"],
+            ["volunteer.id"],
+            name=op.f("fk_offer_volunteer_id_volunteer"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_offer")),
+    )
+    with op.batch_alter_table("offer", schema=None) as batch_op:
+        batch_op.create_index("ix_offer_task_state", ["task_id", "state"], unique=False)
+        batch_op.create_index(batch_op.f("ix_offer_volunteer_id"), ["volunteer_id"], unique=False)
+
+    op.create_table(
+        "task_callback",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("event", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "pending", "delivered", "failed", name="callbackstate", native_enum=False, length=24
+            ),
+            nullable=False,
+        ),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column(
+            "next_attempt_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "leased_until", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column(
+            "created_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "delivered_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["care_organisation.id"],
+            name=op.f("fk_task_callback_organisation_id_care_organisation"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["care_task.id"], name=op.f("fk_task_callback_task_id_care_task")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_task_callback")),
+    )
+    with op.batch_alter_table("task_callback", schema=None) as batch_op:
+        batch_op.create_index("ix_task_callback_due", ["state", "next_attempt_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_task_callback_organisation_id"), ["organisation_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_task_callback_task_id"), ["task_id"], unique=False)
+
+    op.create_table(
+        "assignment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("volunteer_id", sa.Integer(), nullable=False),
+        sa.Column("offer_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "assigned",
+                "checked_in",
+                "done",
+                "cancelled",
+                "no_show",
+                name="assignmentstate",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "assigned_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "checked_in_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "finished_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("cancelled_by", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column(
+            "state_changed_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["offer_id"], ["offer.id"], name=op.f("fk_assignment_offer_id_offer")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["care_task.id"],
+            name=op.f("fk_assignment_task_id_care_task"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["volunteer_id"],
+            ["volunteer.id"],
+            name=op.f("fk_assignment_volunteer_id_volunteer"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_assignment")),
+    )
+    with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.create_index("ix_assignment_task_state", ["task_id", "state"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_assignment_volunteer_id"), ["volunteer_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_assignment_volunteer_id"))
+        batch_op.drop_index("ix_assignment_task_state")
+
+    op.drop_table("assignment")
+    with op.batch_alter_table("task_callback", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_task_callback_task_id"))
+        batch_op.drop_index(batch_op.f("ix_task_callback_organisation_id"))
+        batch_op.drop_index("ix_task_callback_due")
+
+    op.drop_table("task_callback")
+    with op.batch_alter_table("offer", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_offer_volunteer_id"))
+        batch_op.drop_index("ix_offer_task_state")
+
+    op.drop_table("offer")
+    with op.batch_alter_table("care_task", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_care_task_vr_code"))
+        batch_op.drop_index(batch_op.f("ix_care_task_organisation_id"))
+        batch_op.drop_index("ix_care_task_incident_state")
+        batch_op.drop_index(batch_op.f("ix_care_task_import_id"))
+
+    op.drop_table("care_task")
+    with op.batch_alter_table("vetting_check", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_vetting_check_volunteer_skill_id"))
+        batch_op.drop_index(batch_op.f("ix_vetting_check_volunteer_id"))
+        batch_op.drop_index("ix_vetting_check_valid_until_open")
+        batch_op.drop_index(batch_op.f("ix_vetting_check_checked_by_user_id"))
+
+    op.drop_table("vetting_check")
+    with op.batch_alter_table("task_import", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_task_import_vr_code"))
+        batch_op.drop_index(batch_op.f("ix_task_import_incident_id"))
+
+    op.drop_table("task_import")
+    with op.batch_alter_table("incident_gemeente", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incident_gemeente_gm_code"))
+
+    op.drop_table("incident_gemeente")
     with op.batch_alter_table("web_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_session_user_id"))
 
@@ -831,6 +1397,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_password_reset_secret_hash"))
 
     op.drop_table("password_reset")
+    with op.batch_alter_table("incident", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incident_vr_code"))
+        batch_op.drop_index(batch_op.f("ix_incident_state"))
+
+    op.drop_table("incident")
     with op.batch_alter_table("inbox_item", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbox_item_volunteer_id"))
         batch_op.drop_index("ix_inbox_item_support_point_state")
@@ -856,10 +1427,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_volunteer_gm_code"))
 
     op.drop_table("volunteer")
+    op.drop_table("task_type_skill")
     with op.batch_alter_table("app_user", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_app_user_role"))
 
     op.drop_table("app_user")
+    op.drop_table("task_type")
     with op.batch_alter_table("support_point", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_support_point_vr_code"))
         batch_op.drop_index(batch_op.f("ix_support_point_gm_code"))

@@ -1,0 +1,1 @@
+"""Code-zwart incidents: area, level, lifecycle."""

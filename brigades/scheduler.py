@@ -1,0 +1,140 @@
+"""Periodic jobs run by the worker process: expiries, purges and retention.
+
+Each job is a domain's own ``jobs.py`` entry point (it opens its own transaction). The scheduler
+only decides *when*: every job is due at start-up and then every ``every``, by the application
+clock, so tests and the drill simulator drive it like everything else. Every worker process runs
+the schedule; the jobs are idempotent set-based updates ("expire what is due"), so two workers
+running one at the same time do the same work once and the second finds nothing left.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from brigades import clock
+from brigades.db import session_scope
+from brigades.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    every: timedelta
+    run: Callable[[Engine, Settings], object]
+
+
+def _expire_questions(engine: Engine, _settings: Settings) -> object:
+    from brigades.conversation import service as conversation
+
+    with session_scope(engine) as session:
+        return conversation.expire_due(session, now=clock.now())
+
+
+def _resume_pauses(engine: Engine, _settings: Settings) -> object:
+    from brigades.volunteers import jobs
+
+    return jobs.resume_ended_pauses(engine)
+
+
+def _purge_rate_limits(engine: Engine, settings: Settings) -> object:
+    from brigades.ratelimit import jobs
+
+    return jobs.purge_rate_limit_buckets(engine, settings)
+
+
+def _expire_vetting(engine: Engine, _settings: Settings) -> object:
+    from brigades.vetting import jobs
+
+    return jobs.run_daily(engine)
+
+
+def _retention(engine: Engine, settings: Settings) -> object:
+    from brigades.privacy import jobs
+
+    return jobs.run_daily_retention(engine, settings)
+
+
+def _task_callbacks(engine: Engine, settings: Settings) -> object:
+    from brigades.tasks import jobs
+
+    return jobs.deliver_due_callbacks(engine, settings)
+
+
+def _expire_tasks(engine: Engine, _settings: Settings) -> object:
+    from brigades.tasks import jobs
+
+    return jobs.expire_due_tasks(engine)
+
+
+def default_jobs() -> list[PeriodicJob]:
+    """The application's periodic jobs."""
+    return [
+        PeriodicJob("conversation.expire_questions", timedelta(minutes=1), _expire_questions),
+        PeriodicJob("volunteers.resume_pauses", timedelta(minutes=5), _resume_pauses),
+        PeriodicJob("ratelimit.purge", timedelta(minutes=15), _purge_rate_limits),
+        PeriodicJob("vetting.expire_checks", timedelta(hours=1), _expire_vetting),
+        PeriodicJob("privacy.retention", timedelta(hours=1), _retention),
+        PeriodicJob("tasks.callbacks", timedelta(seconds=5), _task_callbacks),
+        PeriodicJob("tasks.expire", timedelta(minutes=1), _expire_tasks),
+    ]
+
+
+class Scheduler:
+    """Runs the due jobs; one failing job is logged and does not stop the others."""
+
+    def __init__(self, engine: Engine, settings: Settings, jobs: Sequence[PeriodicJob]) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.jobs = list(jobs)
+        self._next: dict[str, datetime] = {}
+
+    def run_due(self) -> list[str]:
+        """Run every job whose time has come; returns the names of the jobs that ran."""
+        ran: list[str] = []
+        for job in self.jobs:
+            now = clock.now()
+            if now < self._next.get(job.name, now):
+                continue
+            self._next[job.name] = now + job.every
+            try:
+                job.run(self.engine, self.settings)
+            except Exception:
+                # The worker must keep sending messages whatever one housekeeping job does;
+                # the traceback goes to the log (jobs log ids, never personal data).
+                log.exception("periodic job %s failed", job.name)
+                continue
+            ran.append(job.name)
+        return ran
+
+
+class SchedulerThread:
+    """The scheduler on a daemon thread, checking every ``poll_seconds`` until ``stop()``."""
+
+    def __init__(self, scheduler: Scheduler, poll_seconds: float = 5.0) -> None:
+        self.scheduler = scheduler
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.scheduler.run_due()
+            self._stop.wait(self.poll_seconds)
+
+    def start(self) -> SchedulerThread:
+        """Start checking."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop after the current round."""
+        self._stop.set()
+        self._thread.join(timeout=30)

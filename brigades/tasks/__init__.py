@@ -1,0 +1,1 @@
+"""Care tasks (not worker jobs): type catalogue, tasks, offers, assignments, imports."""

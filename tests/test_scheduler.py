@@ -1,0 +1,63 @@
+"""Periodic jobs: due at start, then every interval by the application clock; failures isolated."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+
+from brigades import clock as clock_module
+from brigades.db import make_engine
+from brigades.scheduler import PeriodicJob, Scheduler, default_jobs
+from brigades.settings import Settings
+from tests.conftest import make_settings
+
+
+def test_jobs_run_at_start_then_every_interval(
+    settings: Settings, clock: clock_module.ManualClock
+) -> None:
+    runs: list[str] = []
+    jobs = [
+        PeriodicJob("a", timedelta(minutes=1), lambda e, s: runs.append("a")),
+        PeriodicJob("b", timedelta(minutes=10), lambda e, s: runs.append("b")),
+    ]
+    scheduler = Scheduler(make_engine("sqlite://"), settings, jobs)
+    assert scheduler.run_due() == ["a", "b"]
+    assert scheduler.run_due() == []
+    clock.advance(61)
+    assert scheduler.run_due() == ["a"]
+    clock.advance(timedelta(minutes=10))
+    assert scheduler.run_due() == ["a", "b"]
+    assert runs == ["a", "b", "a", "a", "b"]
+
+
+def test_a_failing_job_is_logged_and_the_others_still_run(
+    settings: Settings, clock: clock_module.ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_engine: Engine, _settings: Settings) -> None:
+        raise RuntimeError("boom")
+
+    ran: list[str] = []
+    jobs = [
+        PeriodicJob("broken", timedelta(minutes=1), broken),
+        PeriodicJob("fine", timedelta(minutes=1), lambda e, s: ran.append("fine")),
+    ]
+    with caplog.at_level(logging.ERROR, logger="brigades.scheduler"):
+        assert Scheduler(make_engine("sqlite://"), settings, jobs).run_due() == ["fine"]
+    assert ran == ["fine"]
+    assert "periodic job broken failed" in caplog.text
+
+
+def test_every_default_job_runs_against_a_real_database(
+    fresh_database: str, clock: clock_module.ManualClock
+) -> None:
+    engine = make_engine(fresh_database)
+    try:
+        scheduler = Scheduler(engine, make_settings(fresh_database), default_jobs())
+        assert scheduler.run_due() == [job.name for job in default_jobs()]
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM volunteer")).scalar_one() == 0
+    finally:
+        engine.dispose()
