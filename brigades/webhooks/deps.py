@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from brigades.deps import SettingsDep
 from brigades.errors import DomainError, Forbidden, NotFound
@@ -28,6 +29,10 @@ async def signed_form(request: Request, settings: SettingsDep) -> FormParams:
     except HTTPException as exc:
         # Starlette's answer to a body it cannot parse (too many fields, bad multipart).
         raise DomainError("Ongeldig formulier.") from exc
+    except ClientDisconnect as exc:
+        # The caller hung up before its body arrived (an overloaded moment): nothing was
+        # recorded and Twilio retries; answer quietly instead of logging a traceback.
+        raise DomainError("De verbinding werd verbroken.") from exc
     items: list[tuple[str, str]] = []
     for key, value in form.multi_items():
         if not isinstance(value, str):
