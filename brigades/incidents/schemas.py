@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from brigades.audit.schemas import AuditEventPublic
+from brigades.incidents.area import MAX_GEOJSON_CHARS
 from brigades.incidents.models import AreaKind, IncidentKind, IncidentState
 from brigades.volunteers.schemas import CleanStr
 
@@ -25,7 +26,7 @@ class IncidentCreate(_Input):
     level: int = Field(default=1, ge=1, le=4)
     vr_code: str | None = Field(default=None, max_length=4, examples=["VR09"])
     gm_codes: list[str] | None = Field(default=None, max_length=100, examples=[["GM0344"]])
-    polygon_geojson: str | None = Field(default=None, max_length=1_000_000)
+    polygon_geojson: str | None = Field(default=None, max_length=MAX_GEOJSON_CHARS + 1)
     allow_overlap: bool = Field(
         default=False,
         description="Open even though an active code-zwart incident covers part of the area",
