@@ -58,6 +58,9 @@ def _expire_vetting(engine: Engine, _settings: Settings) -> object:
 
 def _retention(engine: Engine, settings: Settings) -> object:
     from brigades.privacy import jobs
+    from brigades.tasks import retention  # registers the client-address purge
+
+    assert retention.purge_client_addresses is not None
 
     return jobs.run_daily_retention(engine, settings)
 
