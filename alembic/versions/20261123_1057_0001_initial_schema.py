@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 12:36:20.483697
+Create Date: 2026-11-23 13:02:35.509614
 """
 
 from collections.abc import Sequence
