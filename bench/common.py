@@ -169,6 +169,22 @@ def run_wrk(
 
 
 LATENCY_LUA = """
+-- Shared by every script: the status counts each thread publishes as `statuses`, merged.
+function status_json()
+  local merged = {}
+  for _, t in ipairs(threads) do
+    local s = t:get("statuses")
+    if s then for k, v in pairs(s) do merged[k] = (merged[k] or 0) + v end end
+  end
+  local parts = {}
+  for k, v in pairs(merged) do parts[#parts + 1] = string.format('"%s": %d', k, v) end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+if extra_json == nil then
+  extra_json = function() return "" end
+end
+
 done = function(summary, latency, requests)
   local parts = {}
   for _, p in ipairs({50, 90, 99, 99.9}) do

@@ -26,17 +26,6 @@ response = function(status, headers, body)
   wrk.thread:set("counter", counter)
 end
 
-function status_json()
-  local merged = {}
-  for _, t in ipairs(threads) do
-    local s = t:get("statuses")
-    if s then for k, v in pairs(s) do merged[k] = (merged[k] or 0) + v end end
-  end
-  local parts = {}
-  for k, v in pairs(merged) do parts[#parts + 1] = string.format('"%s": %d', k, v) end
-  return "{" .. table.concat(parts, ", ") .. "}"
-end
-
 function extra_json()
   local parts = {}
   for _, t in ipairs(threads) do parts[#parts + 1] = tostring(t:get("counter")) end
