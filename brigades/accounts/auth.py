@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from sqlmodel import Session
 
@@ -129,30 +130,12 @@ def check_password(
         raise InvalidCredentials(BAD_LOGIN)
     matches = passwords.verify_password(user.password_hash, password)
     if _is_locked(user, now):
-        audit.record(
-            session,
-            actor=ANONYMOUS,
-            action="auth.login_refused",
-            object_kind="user",
-            object_id=user.id,
-            detail={"reason": "locked"},
-            now=now,
-        )
-        raise InvalidCredentials(BAD_LOGIN)
+        _refuse(session, user=user, reason="locked", now=now)
     if not matches:
         _record_failure(session, user=user, reason="password", now=now, settings=settings)
         raise InvalidCredentials(BAD_LOGIN)
     if not user.active:
-        audit.record(
-            session,
-            actor=ANONYMOUS,
-            action="auth.login_refused",
-            object_kind="user",
-            object_id=user.id,
-            detail={"reason": "inactive"},
-            now=now,
-        )
-        raise InvalidCredentials(BAD_LOGIN)
+        _refuse(session, user=user, reason="inactive", now=now)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     if not requires_two_factor(user):
@@ -162,6 +145,20 @@ def check_password(
     user.locked_until = None
     session.add(user)
     return user
+
+
+def _refuse(session: Session, *, user: User, reason: str, now: datetime) -> NoReturn:
+    """Audit a refused login of a known account and give the same answer as a wrong password."""
+    audit.record(
+        session,
+        actor=ANONYMOUS,
+        action="auth.login_refused",
+        object_kind="user",
+        object_id=user.id,
+        detail={"reason": reason},
+        now=now,
+    )
+    raise InvalidCredentials(BAD_LOGIN)
 
 
 def check_code(
