@@ -6,6 +6,11 @@ the volunteer becomes ``failed`` and the dispatcher moves on). ``notifications``
 ``brigades``: the owners register a handler at application start, and the worker calls it in the
 same transaction that marks the message failed, so the two changes commit together or not at all.
 
+Some failures say something about the *recipient* rather than the subject (Twilio's 21610: the
+number opted out at Twilio). Handlers for such provider error codes are registered the same way
+(:meth:`FailureHandlers.register_error_code`) and called for every failed message with that
+code, before the subject's handler.
+
 The registry is an explicit :class:`FailureHandlers` object. The module-level
 :data:`default_handlers` is what the application uses; tests build a fresh ``FailureHandlers()``
 and hand it to the worker or to ``apply_status``.
@@ -24,6 +29,7 @@ from notifications.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 FailureHandler = Callable[[Session, int, OutboxMessage], None]
+ErrorCodeHandler = Callable[[Session, OutboxMessage], None]
 
 
 class FailureHandlers:
@@ -31,6 +37,7 @@ class FailureHandlers:
 
     def __init__(self) -> None:
         self._handlers: dict[str, FailureHandler] = {}
+        self._code_handlers: dict[str, ErrorCodeHandler] = {}
         self._lock = threading.Lock()
 
     def register(self, subject_kind: str, handler: FailureHandler) -> None:
@@ -39,6 +46,11 @@ class FailureHandlers:
         # process, e.g. one app per test, each registering its handlers again.
         with self._lock:
             self._handlers[subject_kind] = handler
+
+    def register_error_code(self, code: str, handler: ErrorCodeHandler) -> None:
+        """Call ``handler(session, message)`` when a message fails with provider error ``code``."""
+        with self._lock:
+            self._code_handlers[code] = handler
 
     def unregister(self, subject_kind: str) -> None:
         """Forget the handler of a kind (no error when there is none)."""
@@ -56,7 +68,11 @@ class FailureHandlers:
             return frozenset(self._handlers)
 
     def notify(self, session: Session, message: OutboxMessage) -> bool:
-        """Call the handler for the message's subject; False when it has none."""
+        """Call the handlers for the message's error code and subject; False when it has none."""
+        with self._lock:
+            code_handler = self._code_handlers.get(message.provider_error_code or "")
+        if code_handler is not None:
+            code_handler(session, message)
         if message.subject_kind is None or message.subject_id is None:
             return False
         handler = self.handler_for(message.subject_kind)
@@ -77,6 +93,11 @@ default_handlers = FailureHandlers()
 def register_failure_handler(subject_kind: str, handler: FailureHandler) -> None:
     """Register a handler in the application's default registry."""
     default_handlers.register(subject_kind, handler)
+
+
+def register_error_code_handler(code: str, handler: ErrorCodeHandler) -> None:
+    """Register a provider error code's handler in the application's default registry."""
+    default_handlers.register_error_code(code, handler)
 
 
 def notify_failure(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from notifications.sqltypes import AwareDateTime, str_enum
@@ -85,9 +85,22 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class InboundMessage(SQLModel, table=True):
-    """One incoming SMS, recorded before it is acted on (and deduplicated on the provider SID)."""
+    """One incoming SMS, recorded before it is acted on (and deduplicated on the provider SID).
+
+    The webhook only records it (``handled_at`` empty); the worker handles it afterwards.
+    """
 
     __tablename__ = "inbound_message"
+    __table_args__ = (
+        # The worker's queue of messages still to handle, oldest first; small, whatever the
+        # size of the table.
+        Index(
+            "ix_inbound_message_unhandled",
+            "id",
+            postgresql_where=text("handled_at IS NULL"),
+            sqlite_where=text("handled_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     provider: str = Field(max_length=16)

@@ -31,13 +31,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from notifications.clock import Clock
-from notifications.models import OutboxMessage, SmsSenderRate
+from notifications.models import SmsSenderRate
 from notifications.transactions import is_postgres, transaction
 
 # Refill arithmetic in floating point: 0.1 s at 10/s must be a whole token.
@@ -56,8 +57,16 @@ class SenderLimit:
             raise ValueError("a sender limit needs per_second > 0 and burst >= 1")
 
 
-def sender_key(message: OutboxMessage) -> str:
-    """The rate-limit bucket a message draws from."""
+class _Addressed(Protocol):
+    @property
+    def sender(self) -> str | None: ...
+
+    @property
+    def provider(self) -> str: ...
+
+
+def sender_key(message: _Addressed) -> str:
+    """The rate-limit bucket a message (an outbox row, or the worker's snapshot) draws from."""
     return message.sender or message.provider
 
 

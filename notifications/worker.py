@@ -16,21 +16,27 @@ One round (:meth:`OutboxWorker.run_once`):
    same transaction (a row is only claimed with a token). Claimed rows become ``sending``
    (claimed_at, claimed_by, attempts + 1) and the transaction COMMITS before any provider is
    called, so a crash leaves visible ``sending`` rows rather than invisible sends.
-3. Send — with at most ``concurrency`` calls in flight; each outcome is recorded at once in its
-   own short transaction: sent (SID, sender), retried later (transient: exponential backoff with
-   full jitter), failed (permanent, or out of attempts: the subject's owner is told in the same
-   transaction), or uncertain (the provider's answer was lost).
+3. Send — all claimed messages at once, with at most ``concurrency`` requests in flight (an async
+   HTTP client with a keep-alive pool for a provider that has one, threads for a plain one).
+4. Record — the whole round's outcomes in **one** transaction once every send has answered: sent
+   (SID, sender; one ``UPDATE ... FROM unnest(...)`` for the round on PostgreSQL), retried later
+   (transient: exponential backoff with full jitter), failed (permanent, or out of attempts: the
+   subject's owner is told in the same transaction), or uncertain (the provider's answer was
+   lost). A transaction per message cost more than the send itself (BENCHMARKS.md).
 
 A worker killed at any point leaves one of three pictures, each handled:
 
 - killed after the claim, before the request (``before_send``): ``sending``, no SID; the provider
   has nothing → after the grace period reconciliation finds nothing → queued again → sent once;
-- killed after the provider's answer, before the commit (``after_answer``): ``sending``, no SID,
-  the provider has the message → its status callback (outbox id in the URL) adopts the SID, or,
-  without a callback, reconciliation finds it and adopts it → not re-sent. Only if neither sees
-  it is it re-sent; the second copy is then detected as a suspected duplicate
-  (``notifications.duplicates``) when either copy's callback or send result names the other SID;
-- killed after the commit (``after_commit``): the outcome is recorded; nothing to do.
+- killed after the provider's answers, before the round's commit (``after_answer``): every
+  message of the round is ``sending`` with no SID, and the provider has those it accepted →
+  their status callbacks (outbox id in the URL) adopt the SIDs, or, without callbacks,
+  reconciliation finds them and adopts them → not re-sent; the others are queued again. Only a
+  message neither sees is re-sent; the second copy is then detected as a suspected duplicate
+  (``notifications.duplicates``) when either copy's callback or send result names the other SID.
+  Because outcomes are recorded per round, this window holds up to a round of messages
+  (``batch_size``) rather than the ``concurrency`` in flight;
+- killed after the commit (``after_commit``): the round's outcomes are recorded; nothing to do.
 
 ``crash_hook`` is called with those point names; the application installs one only in tests
 (``ZB_TEST_CRASH_AT`` with ``ZB_ENV=test``) to kill the process there.
@@ -40,19 +46,21 @@ Only SMS rows are sent here; web notices are read by the volunteer's pages.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, text, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from notifications.clock import Clock
@@ -60,6 +68,7 @@ from notifications.duplicates import DuplicateSource, record_suspected_duplicate
 from notifications.failures import FailureHandlers, notify_failure
 from notifications.models import Channel, MessageState, OutboxMessage
 from notifications.providers.base import (
+    AsyncSmsProvider,
     OutboundSms,
     PermanentSendError,
     SendResult,
@@ -69,6 +78,7 @@ from notifications.providers.base import (
 )
 from notifications.ratelimit import SenderRateLimiter, sender_key
 from notifications.recovery import (
+    UNRESOLVED,
     Lease,
     ReconcileError,
     ReconcilingProvider,
@@ -161,9 +171,54 @@ def recover_stuck(
 
 
 @dataclass(frozen=True)
+class _Due:
+    """The columns of a due row that claiming and sending need (no ORM object per row)."""
+
+    id: int
+    recipient: str
+    body: str
+    sender: str | None
+    provider: str
+    segments: int
+    synthetic: bool
+
+
+@dataclass(frozen=True)
 class _Claimed:
     outbox: OutboundSms
     provider: str
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one send came to, recorded with the rest of its round."""
+
+    item: _Claimed
+    result: SendResult | None = None
+    transient: TransientSendError | None = None
+    permanent: PermanentSendError | None = None
+    uncertain: UncertainSendError | None = None
+    unexpected: str | None = None
+
+
+_BULK_SENT_PG = text(
+    """
+    UPDATE outbox_message AS o
+       SET provider_sid = v.sid,
+           sender = COALESCE(v.sender, o.sender),
+           state = :sent,
+           sent_at = COALESCE(o.sent_at, :now),
+           updated_at = :now,
+           provider_error_code = NULL,
+           error_message = NULL
+      FROM unnest(CAST(:ids AS integer[]), CAST(:sids AS varchar[]), CAST(:senders AS varchar[]))
+           AS v(id, sid, sender)
+     WHERE o.id = v.id
+       AND o.state IN (:sending, :uncertain)
+       AND o.provider_sid IS NULL
+    RETURNING o.id
+    """
+)
 
 
 class OutboxWorker:
@@ -185,6 +240,7 @@ class OutboxWorker:
         status_callback_urls: Mapping[str, StatusCallbackUrl] | None = None,
         rng: random.Random | None = None,
         crash_hook: Callable[[str], None] | None = None,
+        round_jobs: Sequence[Callable[[], int]] = (),
     ) -> None:
         if batch_size < 1 or concurrency < 1 or max_attempts < 1:
             raise ValueError("batch_size, concurrency and max_attempts must be at least 1")
@@ -200,47 +256,86 @@ class OutboxWorker:
         self.failure_handlers = failure_handlers
         self.status_callback_urls = dict(status_callback_urls or {})
         self.crash_hook = crash_hook
+        # Other work of the worker loop (the application's inbound processing): each returns
+        # how much it did, and runs once per round before the outbox.
+        self.round_jobs = list(round_jobs)
         self._reconcilers: dict[str, ReconcilingProvider] = {
             name: found
             for name, provider in self.providers.items()
             if (found := reconciler(provider)) is not None
         }
+        # Checked once: isinstance() against a runtime protocol is slow, and this is per send.
+        self._async_providers: dict[str, AsyncSmsProvider] = {
+            name: provider
+            for name, provider in self.providers.items()
+            if isinstance(provider, AsyncSmsProvider)
+        }
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
+        # One event loop per worker, kept between rounds so that the providers' async HTTP
+        # clients keep their connections alive; rounds run on it one at a time.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._threads: ThreadPoolExecutor | None = None
 
     def run_once(self) -> int:
-        """One round: recover stuck rows, claim a batch, send it; returns messages processed."""
+        """One round: the round jobs, recover stuck rows, claim a batch, send it, record it.
+
+        Returns how much was done (messages claimed or reconciled, plus the round jobs' counts).
+        """
+        done = sum(self._round_job(job) for job in self.round_jobs)
         claimed, leases = self._claim()
-        jobs: list[Callable[[], None]] = [partial(self._reconcile, lease) for lease in leases]
-        jobs += [partial(self._send_and_record, item) for item in claimed]
-        if not jobs:
+        if not claimed and not leases:
+            return done
+        outcomes = self._loop_run(self._send_round(claimed, leases))
+        if outcomes:
+            self._record_round(outcomes)
+            for _ in outcomes:
+                self._at(AFTER_COMMIT)
+        return done + len(claimed) + len(leases)
+
+    @staticmethod
+    def _round_job(job: Callable[[], int]) -> int:
+        """Run one round job; its failure is logged and never stops the sending."""
+        try:
+            return job()
+        except Exception as exc:
+            # The type only: database errors carry parameters (numbers, message texts).
+            log.error("worker round job %s failed: %s", _name(job), type(exc).__name__)
             return 0
-        if len(jobs) == 1 or self.concurrency == 1:
-            for job in jobs:
-                job()
-        else:
-            with ThreadPoolExecutor(
-                max_workers=min(self.concurrency, len(jobs)),
-                thread_name_prefix="outbox-send",
-            ) as pool:
-                # list() re-raises an unexpected error from a sending thread here.
-                list(pool.map(lambda job: job(), jobs))
-        return len(jobs)
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
         """Run rounds until ``stop`` is set; waits ``poll_seconds`` when there was nothing to do."""
         log.info("outbox worker %s started", self.worker_id)
-        while not stop.is_set():
-            try:
-                processed = self.run_once()
-            except Exception as exc:
-                # Keep the worker alive through a database outage. Only the type is logged:
-                # database errors carry the statement's parameters (numbers, message texts).
-                log.error("outbox worker round failed: %s", type(exc).__name__)
-                processed = 0
-            if processed < self.batch_size:
-                stop.wait(poll_seconds)
+        try:
+            while not stop.is_set():
+                try:
+                    processed = self.run_once()
+                except Exception as exc:
+                    # Keep the worker alive through a database outage. Only the type is logged:
+                    # database errors carry the statement's parameters (numbers, message texts).
+                    log.error("outbox worker round failed: %s", type(exc).__name__)
+                    processed = 0
+                if processed < self.batch_size:
+                    stop.wait(poll_seconds)
+        finally:
+            self.close()
         log.info("outbox worker %s stopped", self.worker_id)
+
+    def close(self) -> None:
+        """Close the async HTTP clients, the event loop and the send threads."""
+        if self._loop is not None and not self._loop.is_closed():
+            for provider in self._async_providers.values():
+                self._loop.run_until_complete(provider.aclose())
+            self._loop.close()
+        self._loop = None
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
+            self._threads = None
+
+    def _loop_run(self, work: Coroutine[Any, Any, list[_Outcome]]) -> list[_Outcome]:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = _new_event_loop()
+        return self._loop.run_until_complete(work)
 
     # -- claiming ---------------------------------------------------------------------------
 
@@ -261,7 +356,15 @@ class OutboxWorker:
             if not self.providers:
                 return [], leases
             query = (
-                select(OutboxMessage)
+                sa_select(
+                    col(OutboxMessage.id),
+                    col(OutboxMessage.recipient),
+                    col(OutboxMessage.body),
+                    col(OutboxMessage.sender),
+                    col(OutboxMessage.provider),
+                    col(OutboxMessage.segments),
+                    col(OutboxMessage.synthetic),
+                )
                 .where(
                     col(OutboxMessage.state) == MessageState.QUEUED,
                     col(OutboxMessage.next_attempt_at) <= now,
@@ -274,25 +377,28 @@ class OutboxWorker:
                     col(OutboxMessage.id),
                 )
                 .limit(self.batch_size)
-                .execution_options(populate_existing=True)
             )
             if is_postgres(session):
                 query = query.with_for_update(skip_locked=True)
-            rows = self._within_rate(session, list(session.exec(query)), now)
-            claimed = []
-            for row in rows:
-                row.state = MessageState.SENDING
-                row.claimed_at = now
-                row.claimed_by = self.worker_id
-                row.attempts += 1
-                row.updated_at = now
-                session.add(row)
-                claimed.append(self._outbound(row))
+            due = [_Due(*row) for row in session.execute(query).all()]
+            rows = self._within_rate(session, due, now)
+            if rows:
+                # One statement for the whole batch (the rows are locked by the SELECT above).
+                session.exec(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_([row.id for row in rows]))
+                    .values(
+                        state=MessageState.SENDING,
+                        claimed_at=now,
+                        claimed_by=self.worker_id,
+                        attempts=col(OutboxMessage.attempts) + 1,
+                        updated_at=now,
+                    )
+                )
+            claimed = [self._outbound(row) for row in rows]
         return claimed, leases
 
-    def _within_rate(
-        self, session: Session, rows: Sequence[OutboxMessage], now: datetime
-    ) -> list[OutboxMessage]:
+    def _within_rate(self, session: Session, rows: Sequence[_Due], now: datetime) -> list[_Due]:
         """The rows the senders' rate limits let through now (tokens taken for them)."""
         if self.rate_limiter is None or not rows:
             return list(rows)
@@ -312,8 +418,7 @@ class OutboxWorker:
                 allowed.append(row)
         return allowed
 
-    def _outbound(self, row: OutboxMessage) -> _Claimed:
-        assert row.id is not None
+    def _outbound(self, row: _Due) -> _Claimed:
         return _Claimed(
             outbox=OutboundSms(
                 outbox_id=row.id,
@@ -332,36 +437,145 @@ class OutboxWorker:
             return target
         return target(outbox_id)
 
-    # -- sending and recording --------------------------------------------------------------
+    # -- sending ----------------------------------------------------------------------------
 
     def _at(self, point: str) -> None:
         if self.crash_hook is not None:
             self.crash_hook(point)
 
-    def _send_and_record(self, item: _Claimed) -> None:
+    async def _send_round(
+        self, claimed: Sequence[_Claimed], leases: Sequence[Lease]
+    ) -> list[_Outcome]:
+        """Send the claimed messages (at most ``concurrency`` at once) and reconcile the leases."""
+        limit = asyncio.Semaphore(self.concurrency)
+        loop = asyncio.get_running_loop()
+
+        async def reconcile(lease: Lease) -> None:
+            async with limit:
+                await loop.run_in_executor(self._thread_pool(), self._reconcile, lease)
+
+        async def send(item: _Claimed) -> _Outcome:
+            async with limit:
+                return await self._send_one(item)
+
+        # Reconciliation first: it settles rows of earlier rounds in its own transactions.
+        if leases:
+            await asyncio.gather(*(reconcile(lease) for lease in leases))
+        # gather() re-raises an unexpected error here (or a test's simulated crash); nothing of
+        # the round is recorded then, which recovery handles like a killed worker.
+        return list(await asyncio.gather(*(send(item) for item in claimed)))
+
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(
+                max_workers=self.concurrency, thread_name_prefix="outbox-send"
+            )
+        return self._threads
+
+    async def _send_one(self, item: _Claimed) -> _Outcome:
         provider = self.providers[item.provider]
-        outbox_id = item.outbox.outbox_id
-        record: Callable[[], None]
+        async_provider = self._async_providers.get(item.provider)
         self._at(BEFORE_SEND)
         try:
-            result = provider.send(item.outbox)
+            if async_provider is not None:
+                result = await async_provider.send_async(item.outbox)
+            elif self.concurrency == 1:
+                result = provider.send(item.outbox)
+            else:
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(self._thread_pool(), provider.send, item.outbox)
         except TransientSendError as exc:
-            record = partial(self._record_transient, outbox_id, exc)
+            outcome = _Outcome(item, transient=exc)
         except PermanentSendError as exc:
-            record = partial(self._record_permanent, outbox_id, exc)
+            outcome = _Outcome(item, permanent=exc)
         except UncertainSendError as exc:
-            record = partial(self._record_uncertain, outbox_id, exc.code, exc.message)
+            outcome = _Outcome(item, uncertain=exc)
         except Exception as exc:
             # A bug or an unclassified error inside the provider: it may have sent the message
             # before failing, so this is the crash window again, never a retry.
-            record = partial(
-                self._record_uncertain, outbox_id, None, f"unexpected {type(exc).__name__}"
-            )
+            outcome = _Outcome(item, unexpected=f"unexpected {type(exc).__name__}")
         else:
-            record = partial(self._record_sent, outbox_id, result)
+            outcome = _Outcome(item, result=result)
         self._at(AFTER_ANSWER)
-        record()
-        self._at(AFTER_COMMIT)
+        return outcome
+
+    # -- recording --------------------------------------------------------------------------
+
+    def _record_round(self, outcomes: Sequence[_Outcome]) -> None:
+        """Record every outcome of a round in one transaction.
+
+        The common case (sent, nothing else happened to the row meanwhile) is one statement
+        for the whole round on PostgreSQL; everything else takes the row's lock and the
+        careful path below.
+        """
+        with transaction(self.engine) as session:
+            now = self.clock.now()
+            sent = [o for o in outcomes if o.result is not None]
+            recorded = self._record_sent_bulk(session, sent, now)
+            for outcome in sorted(outcomes, key=lambda o: o.item.outbox.outbox_id):
+                outbox_id = outcome.item.outbox.outbox_id
+                if outcome.result is not None:
+                    if outbox_id not in recorded:
+                        self._record_sent(session, outbox_id, outcome.result, now)
+                elif outcome.transient is not None:
+                    self._record_transient(session, outbox_id, outcome.transient, now)
+                elif outcome.permanent is not None:
+                    self._record_permanent(session, outbox_id, outcome.permanent)
+                elif outcome.uncertain is not None:
+                    exc = outcome.uncertain
+                    self._record_uncertain(session, outbox_id, exc.code, exc.message, now)
+                else:
+                    text_ = outcome.unexpected or "unexpected error"
+                    self._record_uncertain(session, outbox_id, None, text_, now)
+
+    def _record_sent_bulk(
+        self, session: Session, sent: Sequence[_Outcome], now: datetime
+    ) -> set[int]:
+        """Record the plain sends (still unresolved, no SID yet); the ids recorded."""
+        rows = sorted(
+            (o.item.outbox.outbox_id, o.result.provider_sid, o.result.sender)
+            for o in sent
+            if o.result is not None
+        )
+        if not rows:
+            return set()
+        states = {
+            "sent": MessageState.SENT.value,
+            "sending": MessageState.SENDING.value,
+            "uncertain": MessageState.UNCERTAIN.value,
+        }
+        if is_postgres(session):
+            ids, sids, senders = (list(column) for column in zip(*rows, strict=True))
+            found = session.execute(
+                _BULK_SENT_PG,
+                {"ids": ids, "sids": sids, "senders": senders, "now": now, **states},
+            ).scalars()
+            return set(found)
+        # SQLite: one UPDATE per row, still in the round's single transaction.
+        recorded = set()
+        for outbox_id, sid, sender in rows:
+            values: dict[str, Any] = {
+                "provider_sid": sid,
+                "state": MessageState.SENT,
+                "sent_at": func.coalesce(col(OutboxMessage.sent_at), now),
+                "updated_at": now,
+                "provider_error_code": None,
+                "error_message": None,
+            }
+            if sender:
+                values["sender"] = sender
+            result = session.exec(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == outbox_id,
+                    col(OutboxMessage.state).in_(UNRESOLVED),
+                    col(OutboxMessage.provider_sid).is_(None),
+                )
+                .values(**values)
+            )
+            if result.rowcount:
+                recorded.add(outbox_id)
+        return recorded
 
     def _locked(self, session: Session, outbox_id: int) -> OutboxMessage | None:
         return session.exec(
@@ -371,68 +585,67 @@ class OutboxWorker:
             .execution_options(populate_existing=True)
         ).first()
 
-    def _record_sent(self, outbox_id: int, result: SendResult) -> None:
-        with transaction(self.engine) as session:
-            message = self._locked(session, outbox_id)
-            if message is None:
-                return
-            now = self.clock.now()
-            if message.provider_sid not in (None, result.provider_sid):
-                # A status callback or reconciliation recorded another copy of this message
-                # first (the crash window): this send made a second one.
-                record_suspected_duplicate(
-                    session,
-                    message=message,
-                    provider_sid=result.provider_sid,
-                    status=result.status,
-                    source=DuplicateSource.SEND_RESULT,
-                    now=now,
-                )
-                return
-            # A status callback may have got here first; it never moves the state back.
-            message.provider_sid = message.provider_sid or result.provider_sid
-            message.sender = result.sender or message.sender
-            message.updated_at = now
-            if advance(session, message, MessageState.SENT, now=now):
-                message.provider_error_code = None
-                message.error_message = None
-            session.add(message)
+    def _record_sent(
+        self, session: Session, outbox_id: int, result: SendResult, now: datetime
+    ) -> None:
+        message = self._locked(session, outbox_id)
+        if message is None:
+            return
+        if message.provider_sid not in (None, result.provider_sid):
+            # A status callback or reconciliation recorded another copy of this message
+            # first (the crash window): this send made a second one.
+            record_suspected_duplicate(
+                session,
+                message=message,
+                provider_sid=result.provider_sid,
+                status=result.status,
+                source=DuplicateSource.SEND_RESULT,
+                now=now,
+            )
+            return
+        # A status callback may have got here first; it never moves the state back.
+        message.provider_sid = message.provider_sid or result.provider_sid
+        message.sender = result.sender or message.sender
+        message.updated_at = now
+        if advance(session, message, MessageState.SENT, now=now):
+            message.provider_error_code = None
+            message.error_message = None
+        session.add(message)
 
-    def _record_transient(self, outbox_id: int, exc: TransientSendError) -> None:
-        with transaction(self.engine) as session:
-            message = self._locked(session, outbox_id)
-            if message is None or message.state is not MessageState.SENDING:
-                return
-            now = self.clock.now()
-            if not exc.counts_as_attempt:
-                message.attempts = max(message.attempts - 1, 0)
-            if message.attempts >= self.max_attempts:
-                log.warning("outbox=%s failed after %s attempts", outbox_id, message.attempts)
-                self._fail(
-                    session,
-                    message,
-                    code=exc.code,
-                    text=f"gave up after {message.attempts} attempts",
-                )
-                return
-            with self._rng_lock:
-                delay = backoff_delay(message.attempts, retry_after=exc.retry_after, rng=self._rng)
-            message.state = MessageState.QUEUED
-            message.next_attempt_at = now + timedelta(seconds=delay)
-            message.claimed_at = None
-            message.claimed_by = None
-            message.provider_error_code = _clip(exc.code, 16)
-            message.error_message = _clip(exc.message)
-            message.updated_at = now
-            session.add(message)
+    def _record_transient(
+        self, session: Session, outbox_id: int, exc: TransientSendError, now: datetime
+    ) -> None:
+        message = self._locked(session, outbox_id)
+        if message is None or message.state is not MessageState.SENDING:
+            return
+        if not exc.counts_as_attempt:
+            message.attempts = max(message.attempts - 1, 0)
+        if message.attempts >= self.max_attempts:
+            log.warning("outbox=%s failed after %s attempts", outbox_id, message.attempts)
+            self._fail(
+                session,
+                message,
+                code=exc.code,
+                text=f"gave up after {message.attempts} attempts",
+            )
+            return
+        with self._rng_lock:
+            delay = backoff_delay(message.attempts, retry_after=exc.retry_after, rng=self._rng)
+        message.state = MessageState.QUEUED
+        message.next_attempt_at = now + timedelta(seconds=delay)
+        message.claimed_at = None
+        message.claimed_by = None
+        message.provider_error_code = _clip(exc.code, 16)
+        message.error_message = _clip(exc.message)
+        message.updated_at = now
+        session.add(message)
 
-    def _record_permanent(self, outbox_id: int, exc: PermanentSendError) -> None:
+    def _record_permanent(self, session: Session, outbox_id: int, exc: PermanentSendError) -> None:
         log.warning("outbox=%s failed permanently (code %s)", outbox_id, exc.code)
-        with transaction(self.engine) as session:
-            message = self._locked(session, outbox_id)
-            if message is None:
-                return
-            self._fail(session, message, code=exc.code, text=_clip(exc.message))
+        message = self._locked(session, outbox_id)
+        if message is None:
+            return
+        self._fail(session, message, code=exc.code, text=_clip(exc.message))
 
     def _fail(
         self, session: Session, message: OutboxMessage, *, code: str | None, text: str | None
@@ -472,17 +685,18 @@ class OutboxWorker:
             message.error_message = _clip(f"{text} (failure handler raised)".strip())
             session.add(message)
 
-    def _record_uncertain(self, outbox_id: int, code: str | None, text: str) -> None:
+    def _record_uncertain(
+        self, session: Session, outbox_id: int, code: str | None, text: str, now: datetime
+    ) -> None:
         log.warning("outbox=%s outcome unknown; marked uncertain, not re-sent", outbox_id)
-        with transaction(self.engine) as session:
-            message = self._locked(session, outbox_id)
-            if message is None or message.state is not MessageState.SENDING:
-                return
-            message.state = MessageState.UNCERTAIN
-            message.provider_error_code = _clip(code, 16)
-            message.error_message = _clip(text)
-            message.updated_at = self.clock.now()
-            session.add(message)
+        message = self._locked(session, outbox_id)
+        if message is None or message.state is not MessageState.SENDING:
+            return
+        message.state = MessageState.UNCERTAIN
+        message.provider_error_code = _clip(code, 16)
+        message.error_message = _clip(text)
+        message.updated_at = now
+        session.add(message)
 
     # -- recovery ---------------------------------------------------------------------------
 
@@ -516,6 +730,19 @@ class OutboxWorker:
                 )
             elif outcome is Settlement.ADOPTED and message.state in FAILURE_STATES:
                 self._notify_failure(session, message)
+
+
+def _name(job: Callable[[], int]) -> str:
+    return str(getattr(job, "__qualname__", None) or type(job).__name__)
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where installed (it comes with uvicorn[standard]): half asyncio's CPU per send."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def default_worker_id() -> str:

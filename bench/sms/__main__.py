@@ -58,12 +58,13 @@ from bench.common import (
     write_result,
 )
 from bench.sms import profiling
-from brigades import clock, migrate
+from brigades import clock, migrate, runtime
 from brigades.conversation.repository import REPLY_SUBJECT
 from brigades.db import make_engine, session_scope
 from brigades.demo.service import seed_region
 from notifications.models import OutboxMessage, Priority
 from notifications.outbox import message_values
+from tests.conftest import make_settings
 from tests.support.fake_twilio import FakeTwilio, Faults
 from tests.support.live_server import ROOT, free_port
 from tests.twilio.conftest import SERVICE_SID, WorkerProcess, worker_env
@@ -74,6 +75,7 @@ SIGNUP = HERE.parent / "signup"
 GOAL_OUT_RPS = 2000.0
 GOAL_IN_RPS = 2000.0
 GOAL_IN_P99_MS = 50.0
+HANDLING_SECONDS = 30.0  # the worker's handling of recorded inbound messages is timed this long
 PUBLIC_URL = "https://zorgbrigade.example"  # in the StatusCallback URLs (callbacks are off)
 INBOUND_NUMBER = "+3197010203040"
 ENQUEUE_BATCH = 5000
@@ -218,7 +220,7 @@ def worker_settings(args: argparse.Namespace) -> dict[str, str]:
         "ZB_TWILIO_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
         "ZB_SMS_RATE_PER_SECOND": str(args.rate),
         "ZB_SMS_RATE_BURST": str(int(args.rate)),
-        "ZB_DB_POOL_SIZE": str(max(args.concurrency, 10)),
+        "ZB_DB_POOL_SIZE": "8",
         "ZB_OUTBOX_MAX_ATTEMPTS": "8",
     }
 
@@ -278,8 +280,8 @@ def outbound_baselines(args: argparse.Namespace) -> tuple[WrkResult, dict[str, A
         )
     with FakeTwilio(faults=_faults()) as fake:
         say(
-            f"baseline: real Twilio adapter, {args.workers} process(es) x {args.concurrency} "
-            f"threads, no database ({args.baseline_seconds} s)"
+            f"baseline: real Twilio adapter (async), {args.workers} process(es) x "
+            f"{args.concurrency} concurrent sends, no database ({args.baseline_seconds} s)"
         )
         cmd = [
             sys.executable,
@@ -308,7 +310,7 @@ def outbound_baselines(args: argparse.Namespace) -> tuple[WrkResult, dict[str, A
             outcomes.update(part["outcomes"])
         adapter: dict[str, Any] = {
             "processes": args.workers,
-            "threads_each": args.concurrency,
+            "concurrent_sends_each": args.concurrency,
             "requests": sum(p["requests"] for p in parts),
             "rps": round(sum(p["rps"] for p in parts), 1),
             "outcomes": dict(outcomes),
@@ -607,6 +609,8 @@ def inbound(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         result["cpu"] = meter.stop(real.seconds, real.requests)
         result["loadavg_before"], result["loadavg_after"] = load_before, loadavg()
         time.sleep(2)  # requests still in flight when wrk stopped
+        say("inbound: the worker's job handles what the webhook recorded (1 process)")
+        result["handling"] = handle_recorded(url, env)
         result.update(_check_inbound(engine, real, run_sids))
         result["twilio_retry"] = _retry_check(engine, hook, run_file, sample=300)
         if args.profile:
@@ -644,6 +648,44 @@ def inbound(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     }
     result["_wrk"] = (health, noop, real)
     return result
+
+
+def handle_recorded(url: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run the worker's inbound job (``runtime.inbound_job``) until nothing is left (or for
+    ``HANDLING_SECONDS``); its rate."""
+    settings = make_settings(
+        url,
+        sms_provider="twilio",
+        public_url=env["ZB_PUBLIC_URL"],
+        twilio_account_sid=env["TWILIO_ACCOUNT_SID"],
+        twilio_auth_token=env["TWILIO_AUTH_TOKEN"],
+        twilio_messaging_service_sid=SERVICE_SID,
+        worker_batch_size=500,
+        worker_concurrency=64,
+    )
+    engine = make_engine(url, pool_size=2, pre_ping=False)
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            text("SELECT count(*) FROM inbound_message WHERE handled_at IS NULL")
+        ).scalar_one()
+    job = runtime.inbound_job(settings, engine)
+    started, cpu = time.perf_counter(), time.process_time()
+    handled = rounds = 0
+    while (done := job()) and time.perf_counter() - started < HANDLING_SECONDS:
+        handled += done
+        rounds += 1
+    handled += done
+    seconds = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu
+    engine.dispose()
+    return {
+        "waiting": int(waiting),
+        "handled": handled,
+        "rounds": rounds,
+        "seconds": round(seconds, 2),
+        "per_s": round(handled / seconds, 1) if seconds else None,
+        "cpu_ms_per_message": round(cpu_s * 1000 / handled, 3) if handled else None,
+    }
 
 
 def _check_inbound(engine: Engine, real: WrkResult, run_sids: list[str]) -> dict[str, Any]:
@@ -747,8 +789,8 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
-    parser.add_argument("--batch-size", type=int, default=100, help="ZB_WORKER_BATCH_SIZE")
-    parser.add_argument("--concurrency", type=int, default=8, help="ZB_WORKER_CONCURRENCY")
+    parser.add_argument("--batch-size", type=int, default=500, help="ZB_WORKER_BATCH_SIZE")
+    parser.add_argument("--concurrency", type=int, default=64, help="ZB_WORKER_CONCURRENCY")
     parser.add_argument("--rate", type=float, default=5000.0, help="sender segments/s (and burst)")
     parser.add_argument("--poll", type=float, default=0.1, help="ZB_WORKER_POLL_SECONDS")
     parser.add_argument("--duration", type=int, default=20, help="wrk seconds per inbound run")
@@ -812,7 +854,7 @@ def main() -> None:
             rows.append(_wrk_row("out: fake Twilio <- wrk (baseline)", fake_wrk))
             rows.append(
                 {
-                    "what": f"out: adapter {args.workers}x{args.concurrency} thr, no DB (baseline)",
+                    "what": f"out: adapter {args.workers}x{args.concurrency} async, no DB",
                     "rate/s": adapter["rps"],
                     "p50 ms": adapter["p50_ms"],
                     "p99 ms": adapter["p99_ms"],
@@ -898,6 +940,7 @@ def main() -> None:
             "sid_twice": inn["sid_twice"],
             "inbound_with_two_replies": inn["inbound_with_two_replies"],
             "twilio_retry": inn["twilio_retry"],
+            "worker_handling": inn["handling"],
             "goal": f">= {GOAL_IN_RPS:.0f}/s with p99 <= {GOAL_IN_P99_MS:.0f} ms, every reply "
             "recorded once",
             "goal_met": bool(

@@ -1,19 +1,22 @@
 """A tight sending loop through the real Twilio adapter, without the outbox (a baseline).
 
     python -m bench.sms.client --api-base-url URL --account-sid AC… --auth-token T
-        --service-sid MG… [--threads 32] [--seconds 8]
+        --service-sid MG… [--threads 32 (concurrent sends)] [--seconds 8]
 
-``threads`` threads call :meth:`TwilioProvider.send` back to back for ``seconds`` and one JSON
-line is printed: sends, outcomes by kind, and per-send latency percentiles. It runs in its own
+``threads`` concurrent loops on one event loop call :meth:`TwilioProvider.send_async` (the
+worker's path: one pooled keep-alive async client) back to back for ``seconds`` and one JSON line
+is printed: sends, outcomes by kind, and per-send latency percentiles. It runs in its own
 process so that it does not share a GIL with the fake server it measures.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-import threading
 import time
+
+import uvloop
 
 from notifications.providers.base import (
     OutboundSms,
@@ -45,18 +48,14 @@ def main() -> None:
         api_base_url=args.api_base_url,
         max_connections=args.threads,
     )
-    lock = threading.Lock()
     outcomes: dict[str, int] = {}
     latencies: list[float] = []
     next_id = iter(range(10_000_000, 20_000_000))
     deadline = time.monotonic() + args.seconds
 
-    def loop() -> None:
-        mine: list[float] = []
-        counts: dict[str, int] = {}
+    async def loop() -> None:
         while time.monotonic() < deadline:
-            with lock:
-                outbox_id = next(next_id)
+            outbox_id = next(next_id)
             message = OutboundSms(
                 outbox_id=outbox_id,
                 to=f"+3162{outbox_id % 10_000_000:07d}",
@@ -67,7 +66,7 @@ def main() -> None:
             )
             started = time.perf_counter()
             try:
-                provider.send(message)
+                await provider.send_async(message)
                 kind = "sent"
             except TransientSendError:
                 kind = "transient"
@@ -75,19 +74,15 @@ def main() -> None:
                 kind = "permanent"
             except UncertainSendError:
                 kind = "uncertain"
-            mine.append(time.perf_counter() - started)
-            counts[kind] = counts.get(kind, 0) + 1
-        with lock:
-            latencies.extend(mine)
-            for kind, n in counts.items():
-                outcomes[kind] = outcomes.get(kind, 0) + n
+            latencies.append(time.perf_counter() - started)
+            outcomes[kind] = outcomes.get(kind, 0) + 1
+
+    async def run() -> None:
+        await asyncio.gather(*(loop() for _ in range(args.threads)))
+        await provider.aclose()
 
     started = time.monotonic()
-    threads = [threading.Thread(target=loop) for _ in range(args.threads)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    uvloop.run(run())  # the worker's event loop too
     elapsed = time.monotonic() - started
     provider.close()
     latencies.sort()

@@ -7,11 +7,14 @@ TwiML: replies to an inbound message are queued in the outbox, not returned inli
 
 from __future__ import annotations
 
+from functools import partial
+
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from brigades import clock
-from brigades.deps import SessionDep, SettingsDep
+from brigades.deps import SessionDep
 from brigades.webhooks import service
 from brigades.webhooks.deps import TwilioFormDep
 
@@ -32,8 +35,18 @@ def twilio_status(request: Request, params: TwilioFormDep, session: SessionDep) 
     return _twiml()
 
 
+# At most this many inbound inserts at once (each holds a pooled connection): more only made
+# the pool open and close overflow connections under a burst.
+_RECORD_LIMITER = anyio.CapacityLimiter(8)
+
+
 @router.post("/sms")
-def twilio_sms(params: TwilioFormDep, session: SessionDep, settings: SettingsDep) -> Response:
-    """A volunteer (or anyone) sent us an SMS."""
-    service.receive_sms(session, params, settings=settings, now=clock.now())
+async def twilio_sms(params: TwilioFormDep, session: SessionDep) -> Response:
+    """A volunteer (or anyone) sent us an SMS: recorded here, handled by the worker.
+
+    Async, with the one insert on a worker thread: the signature check and the form never
+    leave the event loop.
+    """
+    record = partial(service.receive_sms, session, params, now=clock.now())
+    await anyio.to_thread.run_sync(record, limiter=_RECORD_LIMITER)
     return _twiml()

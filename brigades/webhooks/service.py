@@ -1,9 +1,10 @@
-"""What Twilio's webhooks do: status reports update the outbox, inbound SMS enter the conversation.
+"""What Twilio's webhooks do: status reports update the outbox, inbound SMS are recorded.
 
 Every field is checked before it reaches the database: a signed request with odd fields is
-answered 400, never 500 (Twilio would retry a 5xx and alert). Replies to inbound messages go
-through the outbox (rate limits, opt-outs and retries apply), so the webhook answers with empty
-TwiML.
+answered 400, never 500 (Twilio would retry a 5xx and alert). An inbound message is only
+recorded (deduplicated on its MessageSid) and acknowledged; the worker runs the conversation and
+its replies go through the outbox (rate limits, opt-outs and retries apply), so the webhook
+answers with empty TwiML.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from brigades.conversation.inbound import InboundResult, handle_inbound
+from brigades.conversation.inbound import record_inbound
 from brigades.errors import DomainError
-from brigades.settings import Settings
 from notifications.models import OutboxMessage
 from notifications.providers.twilio import TWILIO
 from notifications.status import apply_status
@@ -79,17 +79,19 @@ def receive_status(
     return message
 
 
-def receive_sms(
-    session: Session, params: Mapping[str, str], *, settings: Settings, now: datetime
-) -> InboundResult:
-    """Record and handle one inbound SMS (deduplicated on its MessageSid)."""
+def receive_sms(session: Session, params: Mapping[str, str], *, now: datetime) -> int | None:
+    """Record one inbound SMS for the worker to handle; its id, or None for a repeated SID.
+
+    Only recorded here (one insert): the conversation runs in the worker
+    (``conversation.inbound.handle_pending``), so Twilio gets its answer at once.
+    """
     sid = _sid(params)
     from_number = _field(params, "From")
     if not from_number or len(from_number) > _MAX_NUMBER:
         raise DomainError("From ontbreekt of is ongeldig.", field="From")
     to_number = _field(params, "To", limit=_MAX_NUMBER) or None
     body = params.get("Body", "").replace("\x00", "")[:_MAX_BODY]
-    result = handle_inbound(
+    return record_inbound(
         session,
         provider=TWILIO,
         provider_sid=sid,
@@ -97,12 +99,4 @@ def receive_sms(
         to_number=to_number,
         body=body,
         now=now,
-        settings=settings,
     )
-    log.info(
-        "twilio inbound %s: %s%s",
-        result.inbound_message_id,
-        result.outcome,
-        " (repeat)" if result.duplicate else "",
-    )
-    return result

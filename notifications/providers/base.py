@@ -17,7 +17,7 @@ errors that tell the worker what it may do next:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -98,4 +98,27 @@ class SmsProvider(Protocol):
 
     def send(self, message: OutboundSms) -> SendResult:
         """Hand one message to the network (or record it); raise a SendError if not sent."""
+        ...
+
+
+@runtime_checkable
+class AsyncSmsProvider(Protocol):
+    """A provider that can also send without a thread per request (an async HTTP client).
+
+    The worker sends a round's messages through ``send_async`` on its own event loop, many at
+    once; ``aclose`` closes what the provider opened on that loop.
+    """
+
+    name: str
+
+    def send(self, message: OutboundSms) -> SendResult:
+        """As ``SmsProvider.send``."""
+        ...
+
+    async def send_async(self, message: OutboundSms) -> SendResult:
+        """As ``send``, on the running event loop."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the async client of the running event loop, if one was opened."""
         ...

@@ -490,3 +490,24 @@ def test_claiming_commits_sending_before_the_provider_is_called(
     make_worker(db, clock, Inspecting("fake")).run_once()
     assert seen == [MessageState.SENDING]
     assert load(db, outbox_id).state is MessageState.SENT
+
+
+def test_round_jobs_run_every_round_and_a_failing_one_does_not_stop_sending(
+    db: Engine, clock: ManualClock
+) -> None:
+    (outbox_id,) = queue(db, clock, provider="fake")
+    calls: list[str] = []
+
+    def inbound() -> int:
+        calls.append("inbound")
+        return 2
+
+    def broken() -> int:
+        calls.append("broken")
+        raise RuntimeError("a bug in another job")
+
+    worker = make_worker(db, clock, RecordingProvider("fake"), round_jobs=[broken, inbound])
+
+    assert worker.run_once() == 1 + 2, "the message and the job's own count"
+    assert calls == ["broken", "inbound"]
+    assert load(db, outbox_id).state is MessageState.SENT

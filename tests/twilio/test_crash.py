@@ -4,8 +4,9 @@ The worker runs as ``zorgbrigade worker`` in a subprocess with ``ZB_TEST_CRASH_A
 with ``ZB_ENV=test``), which kills it with SIGKILL at the named point of the N-th send:
 
 - ``before_send``: claimed and committed as ``sending``, nothing sent;
-- ``after_answer``: Twilio accepted the message, our record of it was never committed;
-- ``after_commit``: the outcome is recorded.
+- ``after_answer``: Twilio accepted the message, our record of it was never committed (the worker
+  records a whole round at once, so none of the round's outcomes is);
+- ``after_commit``: the round's outcomes are recorded.
 
 A new worker (in-process, its clock moved past the grace period) then recovers. The fake does not
 deduplicate, so what it received is the truth: every message exactly once — except the
@@ -73,15 +74,17 @@ def app_server(fresh_database: str, wall_fake: FakeTwilio) -> Iterator[str]:
     engine.dispose()
 
 
-def crash(database_url: str, fake: FakeTwilio, public_url: str, at: str) -> None:
-    """Run one worker process until the crash hook kills it at ``at``."""
+def crash(
+    database_url: str, fake: FakeTwilio, public_url: str, at: str, *, batch_size: int = 10
+) -> None:
+    """Run one worker process (rounds of ``batch_size``) until the crash hook kills it at ``at``."""
     env = worker_env(
         database_url,
         fake,
         public_url,
         ZB_TEST_CRASH_AT=at,
         ZB_WORKER_CONCURRENCY="1",
-        ZB_WORKER_BATCH_SIZE="10",
+        ZB_WORKER_BATCH_SIZE=str(batch_size),
     )
     WorkerProcess(env).wait_killed()
 
@@ -117,7 +120,8 @@ def test_killed_between_twilios_answer_and_the_commit_nothing_is_sent_twice(
     crash(fresh_database, wall_fake, PUBLIC_URL, "after_answer:3")
     accepted = wall_fake.accepted()
     assert [m.outbox_id for m in accepted] == ids[:3]
-    assert [m.state for m in load_all(db)] == [MessageState.SENT] * 2 + [MessageState.SENDING] * 3
+    # One round of 5: its outcomes are recorded together, so none was.
+    assert all_in(db, MessageState.SENDING)
 
     restart(fresh_database, db, wall_fake, PUBLIC_URL)
 
@@ -132,8 +136,9 @@ def test_killed_after_the_commit_nothing_is_sent_twice(
 ) -> None:
     ids = queue_sms(db, SystemClock().now(), COUNT)
 
-    crash(fresh_database, wall_fake, PUBLIC_URL, "after_commit:3")
-    assert [m.state for m in load_all(db)] == [MessageState.SENT] * 3 + [MessageState.SENDING] * 2
+    crash(fresh_database, wall_fake, PUBLIC_URL, "after_commit:3", batch_size=2)
+    # Rounds of 2: the second round was committed, the third never claimed.
+    assert [m.state for m in load_all(db)] == [MessageState.SENT] * 4 + [MessageState.QUEUED]
 
     restart(fresh_database, db, wall_fake, PUBLIC_URL)
 

@@ -9,11 +9,15 @@ from sqlalchemy import Engine
 
 from brigades import runtime
 from brigades.clock import ManualClock
-from notifications.failures import FailureHandlers
+from brigades.conversation import outbound
+from brigades.db import session_scope
+from brigades.volunteers.models import Volunteer
+from notifications.failures import FailureHandlers, default_handlers
 from notifications.models import MessageState, OutboxMessage
 from notifications.providers.base import SYNTHETIC_RECIPIENT
 from notifications.providers.twilio import TwilioProvider
 from tests.conftest import make_settings
+from tests.conversation.factories import make_volunteer
 from tests.support.fake_twilio import FakeTwilio
 from tests.twilio.conftest import (
     LONG_CODE,
@@ -225,6 +229,31 @@ def test_permanent_codes_fail_at_once_and_tell_the_subject(
     assert message.attempts == 1, "never retried"
     assert fake.requests == 1
     assert calls == [(12, str(code))]
+
+
+def test_opted_out_at_twilio_is_recorded_and_later_sends_are_skipped(
+    db: Engine, fresh_database: str, fake: FakeTwilio, clock: ManualClock
+) -> None:
+    settings = twilio_settings(fresh_database, fake)
+    with session_scope(db) as session:
+        volunteer = make_volunteer(session, now=clock.now())
+        assert volunteer.phone is not None
+        fake.faults.permanent = {volunteer.phone: 21610}  # the number sent STOP to Twilio
+        message = outbound.send_sms(
+            session, volunteer=volunteer, body="Kun je helpen?", now=clock.now(), settings=settings
+        )
+        assert message is not None
+    # The application's own registry: the conversation registers the 21610 handler.
+    drain(make_worker(settings, db, clock, handlers=default_handlers))
+
+    with session_scope(db) as session:
+        volunteer = session.get_one(Volunteer, volunteer.id)
+        assert volunteer.sms_opted_out
+        later = outbound.send_sms(
+            session, volunteer=volunteer, body="Nog een vraag", now=clock.now(), settings=settings
+        )
+    assert later is None, "skipped: Twilio would refuse it again"
+    assert fake.requests == 1
 
 
 def test_synthetic_recipients_are_refused_without_any_request(

@@ -1,0 +1,68 @@
+"""Several workers handling recorded inbound SMS: each once, one sender's in arrival order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session, col, select
+
+from brigades.clock import SystemClock
+from brigades.conversation.inbound import handle_pending, record_inbound
+from brigades.db import make_engine
+from notifications.models import InboundMessage
+from tests.conftest import make_settings
+from tests.conversation.factories import make_volunteer
+
+
+@pytest.fixture
+def engine(fresh_database: str) -> Iterator[Engine]:
+    engine = make_engine(fresh_database, pool_size=4)
+    yield engine
+    engine.dispose()
+
+
+def outcomes(engine: Engine) -> list[str | None]:
+    with Session(engine) as session:
+        return list(
+            session.exec(select(InboundMessage.outcome).order_by(col(InboundMessage.id))).all()
+        )
+
+
+@pytest.mark.postgres_only
+def test_a_sender_waits_while_another_worker_holds_their_earlier_message(
+    engine: Engine, fresh_database: str
+) -> None:
+    settings = make_settings(fresh_database)
+    now = SystemClock().now()
+    with Session(engine) as setup:
+        first, second = make_volunteer(setup, now=now), make_volunteer(setup, now=now)
+        assert first.phone is not None and second.phone is not None
+        for i, (phone, body) in enumerate(
+            [(first.phone, "PAUZE"), (first.phone, "BESCHIKBAAR"), (second.phone, "HULP")]
+        ):
+            record_inbound(
+                setup,
+                provider="twilio",
+                provider_sid=f"SM{i:032d}",
+                from_number=phone,
+                to_number=None,
+                body=body,
+                now=now,
+            )
+        setup.commit()
+
+    with engine.connect() as other_worker:
+        # Another worker has taken the first volunteer's first message and is still busy.
+        other_worker.execute(text("SELECT id FROM inbound_message ORDER BY id LIMIT 1 FOR UPDATE"))
+        with Session(engine) as session:
+            assert handle_pending(session, now=now, settings=settings) == 1
+            session.commit()
+        assert outcomes(engine) == [None, None, "help"], "BESCHIKBAAR waits for PAUZE"
+        other_worker.rollback()
+
+    with Session(engine) as session:
+        assert handle_pending(session, now=now, settings=settings) == 2
+        session.commit()
+    assert outcomes(engine) == ["paused", "available", "help"]
