@@ -15,6 +15,8 @@ class QuestionKind(enum.StrEnum):
     OFFER = "offer"
     ROLL_CALL = "roll_call"
     RECONFIRMATION = "reconfirmation"
+    # An accepted task: AANGEKOMEN, KLAAR and AFZEGGEN answer it.
+    ASSIGNMENT = "assignment"
 
 
 class QuestionState(enum.StrEnum):

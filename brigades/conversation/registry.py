@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from brigades.conversation import texts
 from brigades.conversation.models import Question, QuestionKind
+from brigades.settings import Settings
 from notifications.models import Priority
 from notifications.replies import ReplyIntent
 
@@ -54,7 +55,8 @@ class AnswerOutcome:
     priority: Priority = Priority.NOTICE
 
 
-AnswerHandler = Callable[[Session, Question, ReplyIntent, datetime], AnswerOutcome]
+# handler(session, question, intent, now, settings)
+AnswerHandler = Callable[[Session, Question, ReplyIntent, datetime, Settings], AnswerOutcome]
 
 
 @dataclass(frozen=True)

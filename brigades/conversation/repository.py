@@ -36,6 +36,38 @@ def codes_opened_since(session: Session, *, volunteer_id: int, since: datetime) 
     return set(rows)
 
 
+def codes_opened_since_many(
+    session: Session, *, volunteer_ids: Sequence[int], since: datetime
+) -> dict[int, set[str]]:
+    """:func:`codes_opened_since` for many volunteers at once (in chunks of 1,000 ids)."""
+    found: dict[int, set[str]] = {v: set() for v in volunteer_ids}
+    ids = list(found)
+    for start in range(0, len(ids), 1000):
+        rows = session.exec(
+            select(Question.volunteer_id, Question.code).where(
+                col(Question.volunteer_id).in_(ids[start : start + 1000]),
+                or_(col(Question.state) == QuestionState.OPEN, col(Question.opened_at) >= since),
+            )
+        ).all()
+        for volunteer_id, code in rows:
+            found[volunteer_id].add(code)
+    return found
+
+
+def latest_question(
+    session: Session, *, volunteer_id: int, since: datetime, code: str | None = None
+) -> Question | None:
+    """The volunteer's most recently opened question since a moment (with that code, if given)."""
+    stmt = select(Question).where(
+        col(Question.volunteer_id) == volunteer_id, col(Question.opened_at) >= since
+    )
+    if code is not None:
+        stmt = stmt.where(col(Question.code) == code)
+    return session.exec(
+        stmt.order_by(col(Question.opened_at).desc(), col(Question.id).desc())
+    ).first()
+
+
 def open_codes(session: Session, *, volunteer_id: int) -> set[str]:
     """Codes of a volunteer's open questions."""
     rows = session.exec(

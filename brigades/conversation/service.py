@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +52,7 @@ __all__ = [
     "AnswerHandler",
     "AnswerHandlerRegistry",
     "AnswerOutcome",
+    "QuestionSpec",
     "close_questions_for_subject",
     "default_registry",
     "expire_due",
@@ -58,6 +60,7 @@ __all__ = [
     "mark_expired",
     "open_question",
     "open_questions",
+    "open_questions_many",
     "register_answer_handler",
 ]
 
@@ -116,6 +119,77 @@ def open_question(
             continue
         return question
     raise QuestionCodeExhausted(f"no free question code for volunteer {volunteer_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionSpec:
+    """One question to open with :func:`open_questions_many`."""
+
+    volunteer_id: int
+    kind: QuestionKind
+    subject_kind: str
+    subject_id: int
+    drill: bool
+    expires_at: datetime | None
+
+
+def open_questions_many(
+    session: Session, *, specs: Sequence[QuestionSpec], now: datetime
+) -> list[Question]:
+    """Open many questions at once (a wave, a roll-call batch): one query for the codes in use,
+    one insert. Same rules as :func:`open_question`; if a concurrent transaction took one of the
+    codes, the batch falls back to opening them one by one. Returned in the order given."""
+    if not specs:
+        return []
+    since = now - timedelta(days=CODE_REUSE_DAYS)
+    used = repository.codes_opened_since_many(
+        session, volunteer_ids=[s.volunteer_id for s in specs], since=since
+    )
+    batch: list[Question] = []
+    for spec in specs:
+        excluded = used[spec.volunteer_id]
+        if len(excluded) > _MAX_EXCLUDED:
+            excluded = repository.open_codes(session, volunteer_id=spec.volunteer_id)
+            used[spec.volunteer_id] = excluded
+        excluded.add("0000")
+        code = _pick_code(excluded)
+        excluded.add(code)  # a second question to the same volunteer gets another code
+        batch.append(
+            Question(
+                volunteer_id=spec.volunteer_id,
+                code=code,
+                kind=spec.kind,
+                subject_kind=spec.subject_kind,
+                subject_id=spec.subject_id,
+                drill=spec.drill,
+                state=QuestionState.OPEN,
+                opened_at=now,
+                expires_at=spec.expires_at,
+            )
+        )
+    try:
+        with session.begin_nested():
+            session.add_all(batch)
+            session.flush()
+    except IntegrityError:
+        log.info("question code collision in a batch of %s; opening one by one", len(batch))
+        for question in batch:
+            if question in session:
+                session.expunge(question)
+        return [
+            open_question(
+                session,
+                volunteer_id=spec.volunteer_id,
+                kind=spec.kind,
+                subject_kind=spec.subject_kind,
+                subject_id=spec.subject_id,
+                drill=spec.drill,
+                expires_at=spec.expires_at,
+                now=now,
+            )
+            for spec in specs
+        ]
+    return batch
 
 
 def _transition(question: Question, to: QuestionState) -> None:

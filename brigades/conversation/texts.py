@@ -16,6 +16,7 @@ KIND_LABELS: dict[QuestionKind, str] = {
     QuestionKind.OFFER: "taak",
     QuestionKind.ROLL_CALL: "beschikbaarheid",
     QuestionKind.RECONFIRMATION: "bevestiging",
+    QuestionKind.ASSIGNMENT: "inzet",
 }
 
 # The word a volunteer types for an answer intent, to echo it back in examples.

@@ -37,7 +37,12 @@ class Recorder:
         self.calls: list[tuple[int | None, ReplyIntent]] = []
 
     def __call__(
-        self, session: Session, question: Question, intent: ReplyIntent, now: datetime
+        self,
+        session: Session,
+        question: Question,
+        intent: ReplyIntent,
+        now: datetime,
+        settings: object = None,
     ) -> AnswerOutcome:
         self.calls.append((question.id, intent))
         word = "aangenomen" if intent is ReplyIntent.YES else "afgewezen"
@@ -55,7 +60,7 @@ def registry(offers: Recorder) -> AnswerHandlerRegistry:
     fresh.register(QuestionKind.OFFER, offers)
     fresh.register(
         QuestionKind.ROLL_CALL,
-        lambda _s, _q, _i, _n: AnswerOutcome(reply_text="Dank je voor je antwoord."),
+        lambda _s, _q, _i, _n, _c: AnswerOutcome(reply_text="Dank je voor je antwoord."),
     )
     return fresh
 
@@ -274,7 +279,7 @@ def test_arrival_word_finds_the_one_question_it_fits(
         intents={ReplyIntent.YES, ReplyIntent.NO, ReplyIntent.ARRIVED, ReplyIntent.DONE},
     )
     registry.register(
-        QuestionKind.ROLL_CALL, lambda _s, _q, _i, _n: AnswerOutcome(reply_text="Dank je.")
+        QuestionKind.ROLL_CALL, lambda _s, _q, _i, _n, _c: AnswerOutcome(reply_text="Dank je.")
     )
     volunteer = make_volunteer(session, now=now)
     offer = ask(session, volunteer, now)
@@ -544,3 +549,43 @@ def test_reply_goes_back_over_the_provider_it_came_in_on(
     assert [m.provider for m in outbox_to(session, real.phone or "")] == ["twilio", "console"]
     [to_synthetic] = outbox_to(session, synthetic.phone or "")
     assert to_synthetic.provider == "console" and to_synthetic.synthetic
+
+
+def test_a_late_answer_to_a_drill_question_says_oefening(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    clock: clock_module.ManualClock,
+    codes: list[int],
+    registry: AnswerHandlerRegistry,
+) -> None:
+    volunteer = make_volunteer(session, now=now)
+    assert volunteer.phone is not None
+    drill_question = ask(
+        session, volunteer, now, drill=True, expires_at=now + timedelta(minutes=15)
+    )
+    clock.advance(timedelta(minutes=20))
+    late = sms(session, settings, volunteer.phone, f"ja {drill_question.code}", registry=registry)
+    assert late.outcome == "unknown_code"
+    assert late.reply_text is not None
+    bare = sms(session, settings, volunteer.phone, "ja", registry=registry)
+    assert bare.outcome == "no_open_question"
+    replies = session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.volunteer_id) == volunteer.id)
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    assert [m.drill for m in replies] == [True, True]
+    assert all(m.body.startswith("OEFENING") for m in replies)
+    # A real question asked since: a late answer is no longer taken for a drill one.
+    ask(
+        session, volunteer, clock.now(), subject_id=2, expires_at=clock.now() + timedelta(minutes=1)
+    )
+    clock.advance(timedelta(minutes=5))
+    sms(session, settings, volunteer.phone, "ja", registry=registry)
+    last = session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.volunteer_id) == volunteer.id)
+        .order_by(col(OutboxMessage.id).desc())
+    ).first()
+    assert last is not None and not last.body.startswith("OEFENING")
