@@ -1,0 +1,426 @@
+"""The per-process candidate index: volunteers from the database in a :class:`geo.candidates`
+index, and tasks turned into its queries.
+
+The index is a snapshot: rebuilt when older than ``ZB_DISPATCH_INDEX_MAX_AGE_SECONDS`` (by the
+monotonic clock or by the application clock, whichever says so first), or after
+:func:`invalidate`. It may be seconds stale; the dispatcher re-checks every candidate in the
+database (:mod:`brigades.dispatch.eligibility`) before an offer is made.
+
+What the snapshot holds, per volunteer that can be dispatched at build time:
+
+- phone verified, not erased, with a location, and status active (no pause running) or paused
+  with the pause over;
+- skills that count (:func:`brigades.skills.evidence.skill_counts`: unexpired, verified where the
+  taxonomy asks) as one bit per skill code;
+- weekly availability as 168 hour bits in Europe/Amsterdam wall-clock time (an hour counts when
+  one window covers it entirely);
+- region (``vr_code``), reachability (a phone, and SMS not opted out or offers on the web);
+- recent load (offers and assignments of the last 7 days) and reliability (answered share of the
+  offers of the last 90 days that could be answered; 0.5 without history).
+
+A task becomes a query with its type's vetting level and skills, and an availability need at
+hour granularity: the work (``duration_minutes``) starts at the window start or at a whole hour
+after it and must end by the window end; the Amsterdam hours it touches must all be free (daylight
+saving included: the hours are those of the real instants, so a task over the spring-forward
+night touches 01:00 and 03:00).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import case, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from brigades import clock
+from brigades.settings import Settings
+from brigades.skills.evidence import skill_counts
+from brigades.skills.models import EvidenceKind, Skill
+from brigades.tasks.models import (
+    Assignment,
+    CareTask,
+    Offer,
+    OfferState,
+    TaskType,
+    TaskTypeSkill,
+)
+from brigades.volunteers.models import (
+    AvailabilityWindow,
+    PreferredChannel,
+    Volunteer,
+    VolunteerSkill,
+    VolunteerStatus,
+)
+from geo.candidates import (
+    HOURS_PER_WEEK,
+    WORDS,
+    CandidateIndex,
+    Query,
+    VolunteerRows,
+    Weights,
+    hour_words,
+    masks_from_words,
+)
+
+LOAD_DAYS = 7
+RELIABILITY_DAYS = 90
+RELIABILITY_PRIOR = 0.5
+ANSWERED = (OfferState.ACCEPTED, OfferState.DECLINED, OfferState.TOO_LATE)
+# Offers that asked for an answer and got one or ran out (not withdrawn, not failed, not open).
+ANSWERABLE = (*ANSWERED, OfferState.EXPIRED)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A volunteer the index proposes for a task, with great-circle km and ranking score."""
+
+    volunteer_id: int
+    distance_km: float
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRequest:
+    """One task's search in :func:`find_candidates_many`."""
+
+    task: CareTask
+    radius_km: float
+    limit: int
+    exclude: AbstractSet[int]
+    allowed_vr_codes: AbstractSet[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TypeNeeds:
+    """A task type's requirements in index terms (None: the type needs an unknown skill)."""
+
+    min_level: int
+    skill_mask: int | None
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """One build of the index and the lookups that go with it."""
+
+    index: CandidateIndex
+    skill_bits: dict[str, int]
+    regions: dict[str, int]
+    types: dict[str, TypeNeeds]
+    built_monotonic: float
+    built_at: datetime
+
+
+_lock = threading.Lock()
+# Keyed by database URL: a process may talk to several databases (tests, tools).
+_snapshots: dict[str, Snapshot] = {}
+
+
+def invalidate() -> None:
+    """Forget every cached index (the next search rebuilds it)."""
+    with _lock:
+        _snapshots.clear()
+
+
+def snapshot(session: Session, *, settings: Settings, now: datetime) -> Snapshot:
+    """The current index for this database, rebuilt when stale."""
+    url = str(session.get_bind().engine.url)
+    max_age = settings.dispatch_index_max_age_seconds
+    with _lock:
+        cached = _snapshots.get(url)
+    if cached is not None:
+        age_monotonic = time.monotonic() - cached.built_monotonic
+        age_clock = (now - cached.built_at).total_seconds()
+        if age_monotonic <= max_age and 0 <= age_clock <= max_age:
+            return cached
+    fresh = build(session, settings=settings, now=now)
+    with _lock:
+        _snapshots[url] = fresh
+    return fresh
+
+
+def note_offered(volunteer_ids: Sequence[int] | AbstractSet[int]) -> None:
+    """Count new offers in every cached index at once (fairness between rebuilds)."""
+    ids = list(volunteer_ids)
+    if not ids:
+        return
+    with _lock:
+        for snap in _snapshots.values():
+            snap.index.note_offered(ids)
+
+
+def find_candidates(
+    session: Session,
+    *,
+    task: CareTask,
+    radius_km: float,
+    limit: int,
+    exclude: AbstractSet[int],
+    boost: AbstractSet[int],
+    allowed_vr_codes: AbstractSet[str],
+    settings: Settings,
+    now: datetime,
+) -> list[Candidate]:
+    """The best ``limit`` candidates for a task from the index (boosted ids first)."""
+    snap = snapshot(session, settings=settings, now=now)
+    query = _query(
+        snap,
+        CandidateRequest(task, radius_km, limit, exclude, allowed_vr_codes),
+        boost=boost,
+        settings=settings,
+    )
+    if query is None:
+        return []
+    return _candidates(snap.index.search(query))
+
+
+def find_candidates_many(
+    session: Session,
+    *,
+    requests: Sequence[CandidateRequest],
+    boost: AbstractSet[int],
+    settings: Settings,
+    now: datetime,
+) -> list[list[Candidate]]:
+    """:func:`find_candidates` for many tasks in one vectorised pass (joint planning)."""
+    snap = snapshot(session, settings=settings, now=now)
+    queries = [_query(snap, r, boost=boost, settings=settings) for r in requests]
+    asked = [q for q in queries if q is not None]
+    answers = iter(snap.index.search_many(asked) if asked else [])
+    return [_candidates(next(answers)) if q is not None else [] for q in queries]
+
+
+def _candidates(hits: Any) -> list[Candidate]:
+    return [
+        Candidate(volunteer_id=int(i), distance_km=float(d), score=float(s))
+        for i, d, s in zip(
+            hits.ids.tolist(), hits.distance_km.tolist(), hits.score.tolist(), strict=True
+        )
+    ]
+
+
+def _query(
+    snap: Snapshot, request: CandidateRequest, *, boost: AbstractSet[int], settings: Settings
+) -> Query | None:
+    task = request.task
+    needs = snap.types.get(task.type_code)
+    if needs is None or needs.skill_mask is None or request.limit < 1:
+        return None
+    return Query(
+        lat=task.lat,
+        lon=task.lon,
+        radius_km=request.radius_km,
+        skills=needs.skill_mask,
+        min_level=needs.min_level,
+        availability=availability_need(
+            clock.as_utc(task.window_start), clock.as_utc(task.window_end), task.duration_minutes
+        ),
+        regions=[snap.regions[c] for c in request.allowed_vr_codes if c in snap.regions],
+        exclude=request.exclude,
+        boost=boost,
+        limit=request.limit,
+        seed=task.id or 0,
+        weights=weights_of(settings),
+    )
+
+
+def weights_of(settings: Settings) -> Weights:
+    """The ranking weights from the settings."""
+    return Weights(
+        load_km=settings.dispatch_weight_load,
+        unreliability_km=settings.dispatch_weight_reliability,
+    )
+
+
+def hour_of_week(moment: datetime) -> int:
+    """The Amsterdam wall-clock hour of the week (Monday 00:00-00:59 = 0) of an instant."""
+    local = clock.local(moment)
+    return local.weekday() * 24 + local.hour
+
+
+def availability_need(start: datetime, end: datetime, minutes: int) -> np.ndarray:
+    """Hour masks for a task window: any one fully free is enough (see the module doc)."""
+    duration = timedelta(minutes=minutes)
+    latest = end - duration
+    starts: list[datetime] = []
+    if latest >= start:
+        starts.append(start)
+        # Amsterdam's offset from UTC is whole hours, so UTC hours are local hours.
+        hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        hour += timedelta(hours=1)
+        while hour <= latest and len(starts) <= HOURS_PER_WEEK + 1:
+            starts.append(hour)
+            hour += timedelta(hours=1)
+    rows: set[tuple[int, int, int]] = set()
+    for begin in starts:
+        finish = begin + duration
+        touched: list[int] = []
+        moment = begin.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        while moment < finish:
+            touched.append(hour_of_week(moment))
+            moment += timedelta(hours=1)
+        rows.add(hour_words(touched))
+    return masks_from_words(sorted(rows))
+
+
+def window_hours(weekday: int, start_minute: int, end_minute: int) -> list[int]:
+    """Hours of the week a wall-clock window covers entirely."""
+    first = -(-start_minute // 60)
+    last = end_minute // 60
+    return [weekday * 24 + h for h in range(first, min(last, 24))]
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
+def build(session: Session, *, settings: Settings, now: datetime) -> Snapshot:
+    """Read the dispatchable volunteers and the task catalogue into a new index."""
+    skills = session.exec(select(Skill.code, Skill.min_evidence).order_by(col(Skill.code))).all()
+    if len(skills) > 64:
+        raise RuntimeError("the candidate index holds at most 64 skill codes")
+    skill_bits = {code: i for i, (code, _) in enumerate(skills)}
+    min_evidence = {code: EvidenceKind(kind) for code, kind in skills}
+
+    stmt = sa_select(
+        col(Volunteer.id),
+        col(Volunteer.lat),
+        col(Volunteer.lon),
+        col(Volunteer.max_distance_km),
+        col(Volunteer.vetting_level),
+        col(Volunteer.vr_code),
+        col(Volunteer.phone),
+        col(Volunteer.sms_opted_out),
+        col(Volunteer.preferred_channel),
+    ).where(
+        col(Volunteer.phone_verified_at).is_not(None),
+        col(Volunteer.erased_at).is_(None),
+        col(Volunteer.lat).is_not(None),
+        col(Volunteer.lon).is_not(None),
+        or_(
+            (col(Volunteer.status) == VolunteerStatus.ACTIVE)
+            & or_(col(Volunteer.paused_until).is_(None), col(Volunteer.paused_until) <= now),
+            (col(Volunteer.status) == VolunteerStatus.PAUSED)
+            & (col(Volunteer.paused_until) <= now),
+        ),
+    )
+    people = session.execute(stmt).all()
+    n = len(people)
+    ids = np.fromiter((p[0] for p in people), dtype=np.int64, count=n)
+    row_of = {int(v): i for i, v in enumerate(ids.tolist())}
+    region_codes = sorted({p[5] for p in people if p[5]})
+    regions = {code: i for i, code in enumerate(region_codes)}
+
+    skill_mask = np.zeros(n, dtype=np.uint64)
+    claims = session.execute(
+        sa_select(
+            col(VolunteerSkill.volunteer_id),
+            col(VolunteerSkill.skill_code),
+            col(VolunteerSkill.evidence_kind),
+            col(VolunteerSkill.verified_at),
+            col(VolunteerSkill.evidence_expires_at),
+        )
+    ).all()
+    for volunteer_id, code, kind, verified_at, expires_at in claims:
+        row = row_of.get(volunteer_id)
+        if row is None or code not in skill_bits:
+            continue
+        if skill_counts(
+            min_evidence=min_evidence[code],
+            evidence_kind=EvidenceKind(kind),
+            verified_at=verified_at,
+            expires_at=expires_at,
+            now=now,
+        ):
+            skill_mask[row] |= np.uint64(1 << skill_bits[code])
+
+    availability = np.zeros((n, WORDS), dtype=np.uint64)
+    windows = session.exec(
+        select(
+            AvailabilityWindow.volunteer_id,
+            AvailabilityWindow.weekday,
+            AvailabilityWindow.start_minute,
+            AvailabilityWindow.end_minute,
+        )
+    ).all()
+    for volunteer_id, weekday, first, last in windows:
+        row = row_of.get(volunteer_id)
+        if row is None:
+            continue
+        words = hour_words(window_hours(weekday, first, last))
+        for w in range(WORDS):
+            availability[row, w] |= np.uint64(words[w])
+
+    load = np.zeros(n, dtype=np.float64)
+    load_since = now - timedelta(days=LOAD_DAYS)
+    rel_since = now - timedelta(days=RELIABILITY_DAYS)
+    offer_stats = session.exec(
+        select(
+            Offer.volunteer_id,
+            func.sum(case((col(Offer.created_at) >= load_since, 1), else_=0)),
+            func.sum(case((col(Offer.state).in_(ANSWERED), 1), else_=0)),
+            func.sum(case((col(Offer.state).in_(ANSWERABLE), 1), else_=0)),
+        )
+        .where(col(Offer.created_at) >= min(load_since, rel_since))
+        .group_by(col(Offer.volunteer_id))
+    ).all()
+    reliability = np.full(n, RELIABILITY_PRIOR, dtype=np.float64)
+    for volunteer_id, recent, answered, answerable in offer_stats:
+        row = row_of.get(volunteer_id)
+        if row is None:
+            continue
+        load[row] += int(recent or 0)
+        if answerable:
+            reliability[row] = int(answered or 0) / int(answerable)
+    assignment_counts = session.exec(
+        select(Assignment.volunteer_id, func.count())
+        .where(col(Assignment.assigned_at) >= load_since)
+        .group_by(col(Assignment.volunteer_id))
+    ).all()
+    for volunteer_id, count in assignment_counts:
+        row = row_of.get(volunteer_id)
+        if row is not None:
+            load[row] += int(count)
+
+    rows = VolunteerRows.build(
+        ids=ids,
+        lats=[p[1] for p in people],
+        lons=[p[2] for p in people],
+        max_distance_km=[p[3] for p in people],
+        vetting_level=[p[4] for p in people],
+        skills=skill_mask,
+        availability=availability,
+        region=[regions.get(p[5], -1) if p[5] else -1 for p in people],
+        reachable=[
+            p[6] is not None and (not p[7] or PreferredChannel(p[8]) is PreferredChannel.WEB)
+            for p in people
+        ],
+        recent_load=load,
+        reliability=reliability,
+    )
+    return Snapshot(
+        index=CandidateIndex(rows, weights=weights_of(settings)),
+        skill_bits=skill_bits,
+        regions=regions,
+        types=_task_types(session, skill_bits),
+        built_monotonic=time.monotonic(),
+        built_at=now,
+    )
+
+
+def _task_types(session: Session, skill_bits: dict[str, int]) -> dict[str, TypeNeeds]:
+    levels = dict(session.exec(select(TaskType.code, TaskType.min_vetting_level)).all())
+    masks: dict[str, int | None] = dict.fromkeys(levels, 0)
+    for type_code, skill_code in session.exec(
+        select(TaskTypeSkill.task_type_code, TaskTypeSkill.skill_code)
+    ).all():
+        current = masks.get(type_code, 0)
+        bit = skill_bits.get(skill_code)
+        masks[type_code] = None if current is None or bit is None else current | (1 << bit)
+    return {code: TypeNeeds(min_level=int(levels[code]), skill_mask=masks[code]) for code in levels}
