@@ -329,6 +329,7 @@ def stand_down(
             incident=incident,
             reason=field(form, "reason", 600),
             now=clock.now(),
+            settings=settings,
         )
     except DomainError as exc:
         return _with_error(request, session, settings, user, scope, incident, exc)

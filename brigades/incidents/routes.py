@@ -196,6 +196,7 @@ def stand_down(
         incident=incident,
         reason=data.reason,
         now=clock.now(),
+        settings=settings,
     )
     return incident_public(session, settings, incident)
 

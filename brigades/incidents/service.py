@@ -47,7 +47,8 @@ from brigades.settings import Settings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_GEMEENTEN = 100
-ClosingHook = Callable[[Session, Incident, datetime], None]
+# hook(session, incident, now, settings), in the closing transaction.
+ClosingHook = Callable[[Session, Incident, datetime, Settings], None]
 _closing_hooks: list[ClosingHook] = []
 
 # Roles that may open, scale and close incidents; drill leads only drills.
@@ -303,6 +304,7 @@ def start_closing(
     incident: Incident,
     reason: str,
     now: datetime,
+    settings: Settings,
 ) -> Incident:
     """Stand down: the incident goes to *closing* and the on_closing hooks run. Audited."""
     scope.require_region(incident.vr_code)
@@ -333,7 +335,7 @@ def start_closing(
     )
     session.flush()
     for hook in list(_closing_hooks):
-        hook(session, incident, now)
+        hook(session, incident, now, settings)
     return incident
 
 

@@ -41,6 +41,9 @@ TEMPLATE_CSV = project_root() / "docs" / "taken-sjabloon.csv"
 FLASHES = {
     "aangemaakt": "De taak is aangemaakt.",
     "geannuleerd": "De taak is geannuleerd.",
+    # After a coordinator's re-offer (brigades.dispatch.pages).
+    "opnieuw": "De taak wordt opnieuw aangeboden.",
+    "straal": "De zoekstraal is vergroot; de taak wordt opnieuw aangeboden.",
 }
 # Where a service field's problem is shown on the form.
 FORM_FIELDS = {"window_start": "start", "window_end": "end"}

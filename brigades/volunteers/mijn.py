@@ -60,16 +60,23 @@ def _overview(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
+    task_flash: str | None = None,
 ) -> Response:
     now = clock.now()
     loaded = profile.load_profile(session, volunteer=volunteer, now=now)
     cells, extra = to_grid(loaded.window_tuples)
     skill_names = {s.code: s.name_nl for s in skills_service.list_skills(session)}
     errs = errors or {}
+    # Offers and assignments belong to the dispatcher; imported here to keep the import graph
+    # one-way at module level (dispatch builds on volunteers).
+    from brigades.dispatch import volunteer_view
+
     return render(
         request,
         "volunteers/mijn.html",
         {
+            "dispatch": volunteer_view.for_volunteer(session, volunteer=volunteer, now=now),
+            "task_flash": task_flash,
             "profile": loaded,
             "volunteer": volunteer,
             "phone": display_mobile(volunteer.phone or ""),
@@ -100,14 +107,18 @@ def overview(
     nummer: str | None = None,
     pauze: str | None = None,
     hervat: str | None = None,
+    taak: str | None = None,
 ) -> Response:
     """The volunteer's page: what we know, and what they can do with it."""
     if volunteer is None:
         return _login()
+    from brigades.dispatch.messages import WEB_OUTCOMES
+
+    task_flash = WEB_OUTCOMES.get(taak or "")
     given = {"welkom": welkom, "opgeslagen": opgeslagen, "nummer": nummer, "pauze": pauze}
     given["hervat"] = hervat
     flash = next((FLASHES[k] for k, v in given.items() if v is not None), None)
-    return _overview(request, session, volunteer, flash=flash)
+    return _overview(request, session, volunteer, flash=flash, task_flash=task_flash)
 
 
 def _edit_page(

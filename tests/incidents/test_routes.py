@@ -11,6 +11,7 @@ from brigades.accounts.models import Role, TokenKind
 from brigades.clock import ManualClock
 from brigades.incidents import service
 from tests.accounts.factories import bearer, make_organisation, make_token, make_user
+from tests.conftest import make_settings
 from tests.incidents.factories import ACTOR, ADMIN, make_incident, polygon
 
 
@@ -114,7 +115,13 @@ def test_a_care_organisation_sees_only_open_incidents_of_its_region(
     make_incident(session, vr_code="VR13", name="Elders")
     closing = make_incident(session, gm_codes=["GM0355"], name="Bijna dicht")
     service.start_closing(
-        session, actor=ACTOR, scope=ADMIN, incident=closing, reason="Klaar", now=clock.now()
+        session,
+        actor=ACTOR,
+        scope=ADMIN,
+        incident=closing,
+        reason="Klaar",
+        now=clock.now(),
+        settings=make_settings("sqlite://"),
     )
     session.commit()
     auth = bearer(

@@ -90,7 +90,13 @@ def test_only_one_open_code_zwart_incident_per_area(session: Session, clock: Man
 def test_a_closed_incident_no_longer_blocks_its_area(session: Session, clock: ManualClock) -> None:
     first = make_incident(session, vr_code="VR09", allow_overlap=False)
     service.start_closing(
-        session, actor=ACTOR, scope=COORDINATOR, incident=first, reason="Voorbij", now=clock.now()
+        session,
+        actor=ACTOR,
+        scope=COORDINATOR,
+        incident=first,
+        reason="Voorbij",
+        now=clock.now(),
+        settings=make_settings("sqlite://"),
     )
     with pytest.raises(Conflict):  # still standing volunteers down
         make_incident(session, vr_code="VR09", allow_overlap=False)
@@ -153,7 +159,7 @@ def test_stand_down_calls_the_hooks_then_close(session: Session, clock: ManualCl
     incident = make_incident(session)
     called: list[tuple[int | None, IncidentState, datetime]] = []
 
-    def hook(sess: Session, closing: Incident, now: datetime) -> None:
+    def hook(sess: Session, closing: Incident, now: datetime, _settings: object) -> None:
         called.append((closing.id, closing.state, now))
 
     service.register_on_closing(hook)
@@ -166,6 +172,7 @@ def test_stand_down_calls_the_hooks_then_close(session: Session, clock: ManualCl
                 incident=incident,
                 reason=" ",
                 now=clock.now(),
+                settings=make_settings("sqlite://"),
             )
         service.start_closing(
             session,
@@ -174,6 +181,7 @@ def test_stand_down_calls_the_hooks_then_close(session: Session, clock: ManualCl
             incident=incident,
             reason="De piek is voorbij",
             now=clock.now(),
+            settings=make_settings("sqlite://"),
         )
     finally:
         service.unregister_on_closing(hook)

@@ -11,6 +11,7 @@ from brigades.incidents import service as incidents
 from brigades.privacy.retention import registered_jobs, run_retention
 from brigades.settings import Settings
 from brigades.tasks import retention
+from tests.conftest import make_settings
 from tests.incidents.factories import ACTOR, ADMIN, make_incident
 from tests.tasks.factories import make_task
 
@@ -30,6 +31,7 @@ def test_addresses_are_purged_only_after_the_retention_period(
         incident=closed_incident,
         reason="voorbij",
         now=clock.now(),
+        settings=make_settings("sqlite://"),
     )
     incidents.close(session, actor=ACTOR, scope=ADMIN, incident=closed_incident, now=clock.now())
     session.flush()

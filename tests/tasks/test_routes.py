@@ -16,6 +16,7 @@ from brigades.clock import ManualClock
 from brigades.incidents import service as incidents
 from brigades.incidents.models import Incident
 from tests.accounts.factories import bearer, make_organisation, make_token, make_user
+from tests.conftest import make_settings
 from tests.incidents.factories import ACTOR, ADMIN, make_incident
 from tests.tasks.factories import draft, make_task
 
@@ -98,7 +99,13 @@ def test_a_care_organisation_creates_in_open_incidents_of_its_region(
     elsewhere = _incident(session, vr_code="VR13")
     closing = _incident(session, gm_codes=["GM0355"])
     incidents.start_closing(
-        session, actor=ACTOR, scope=ADMIN, incident=closing, reason="Klaar", now=clock.now()
+        session,
+        actor=ACTOR,
+        scope=ADMIN,
+        incident=closing,
+        reason="Klaar",
+        now=clock.now(),
+        settings=make_settings("sqlite://"),
     )
     session.commit()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -50,9 +51,24 @@ SAMPLES: dict[str, Any] = {
     "valid_days": 7,
     "minutes": 15,
     "body": "Kun je helpen met boodschappen in Lombok? Antwoord JA 4821 of NEE 4821.",
+    # Dispatch: the longest task type name, a window across midnight, the farthest radius.
+    "type_name": "Lichte persoonlijke verzorging",
+    "start": datetime(2026, 11, 24, 21, 0, tzinfo=UTC),
+    "end": datetime(2026, 11, 25, 1, 0, tzinfo=UTC),
+    "expires_at": datetime(2026, 11, 24, 21, 45, tzinfo=UTC),
+    "pc4": 9999,
+    "distance_km": 39.9,
+    "urgent": True,
+    "address": "Burgemeester van Roijensingel 112-bis, 8011 CW Zwolle",
+    "contact": "Bel aan bij de zijdeur; de buurvrouw op nummer 114 heeft een sleutel. " * 6,
 }
 # "module.name" -> why it may take more than one segment.
-MULTI_SEGMENT: dict[str, str] = {}
+MULTI_SEGMENT: dict[str, str] = {
+    "brigades.dispatch.texts.details": (
+        "the one message with the exact address and the care organisation's contact instructions"
+        " (up to 500 characters) for the volunteer who accepted; it must be complete"
+    ),
+}
 # "module.name" -> why its drill form ("OEFENING: ...") may take more than one segment.
 DRILL_MULTI_SEGMENT: dict[str, str] = {
     "brigades.accounts.texts.reset_code_sms": "a staff password reset is never part of a drill",

@@ -1,0 +1,1 @@
+"""The geospatial dispatcher: candidates, offers in waves, acceptance, roll-calls, mutual aid."""

@@ -1,0 +1,127 @@
+"""Putting tasks up for dispatch, and planning many tasks' waves jointly.
+
+A new task of an open incident is *enlisted*: it gets its dispatch row with the level's search
+radius and its first wave due now. When several tasks of one incident are due at the same
+moment (an incident opens with hundreds of imported tasks), their candidates are matched jointly
+by :mod:`brigades.dispatch.planner` before any offer goes out; each task's wave then offers to
+the volunteers the plan gave it (re-checked in the database as always).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from brigades.dispatch import eligibility, index, planner, repository, service
+from brigades.dispatch.models import TaskDispatch
+from brigades.incidents import levels
+from brigades.incidents.models import Incident, IncidentState
+from brigades.settings import Settings
+from brigades.tasks.models import CareTask, TaskState
+
+ENLIST_BATCH = 2000
+
+
+def enlist_new_tasks(session: Session, *, settings: Settings, now: datetime) -> int:
+    """Open tasks of open incidents without a dispatch row get one, due now; returns how many."""
+    stmt = (
+        select(CareTask, Incident)
+        .join(Incident, col(Incident.id) == col(CareTask.incident_id))
+        .where(
+            col(CareTask.state) == TaskState.OPEN,
+            col(Incident.state) == IncidentState.OPEN,
+            col(CareTask.window_end) > now,
+            col(CareTask.id).not_in(select(TaskDispatch.task_id)),
+        )
+        .order_by(col(CareTask.id))
+        .limit(ENLIST_BATCH)
+    )
+    count = 0
+    for task, incident in session.exec(stmt).all():
+        service.start(session, task=task, settings=settings, incident=incident, now=now)
+        count += 1
+    return count
+
+
+def plan_jointly(
+    session: Session,
+    *,
+    incident_id: int,
+    task_ids: Sequence[int],
+    settings: Settings,
+    now: datetime,
+) -> dict[int, service.Planned]:
+    """Whom to offer each due task first, by an optimal matching over their candidates.
+
+    Tasks the plan gives nobody are left out of the result: their wave searches on its own
+    (and widens its radius) as usual.
+    """
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.state is not IncidentState.OPEN:
+        return {}
+    level = levels.dispatch_settings(settings, incident.level)
+    caps = eligibility.caps_for(
+        settings,
+        level.offers_per_volunteer_per_day,
+        eligibility.cap_scope(session, incident),
+    )
+    boost, said_no = repository.roll_call_answers(session, incident_id=incident_id, now=now)
+    # Volunteers at their cap are the same for every task: one query for all of them.
+    capped = eligibility.over_caps(session, caps=caps, now=now, scope=caps.scope) | said_no
+    searches: list[index.CandidateRequest] = []
+    wanted_of: dict[int, int] = {}
+    for task_id in task_ids:
+        task = session.get(CareTask, task_id)
+        dispatch = repository.dispatch_of(session, task_id)
+        if task is None or dispatch is None or task.state not in service.DISPATCHABLE:
+            continue
+        slots = service.open_slots(session, task)
+        pending = len(repository.pending_offers(session, task_id))
+        wanted = math.ceil(level.wave_factor * slots) - pending
+        if wanted <= 0:
+            continue
+        needs = eligibility.needs_of(session, task)
+        blocked = (
+            capped
+            | eligibility.busy_volunteers(session, task=task, rest=caps.rest, scope=caps.scope)
+            | eligibility.offered_before(session, task_id=task_id)
+        )
+        wanted_of[task_id] = wanted
+        searches.append(
+            index.CandidateRequest(
+                task=task,
+                radius_km=dispatch.radius_km,
+                limit=max(service.MIN_FETCH, service.OVERFETCH * wanted),
+                exclude=blocked,
+                allowed_vr_codes=service.allowed_regions(session, incident=incident, needs=needs),
+            )
+        )
+    if not searches:
+        return {}
+    found = index.find_candidates_many(
+        session, requests=searches, boost=boost, settings=settings, now=now
+    )
+    distances: dict[tuple[int, int], float] = {}
+    requests: list[planner.TaskRequest] = []
+    for search, candidates in zip(searches, found, strict=True):
+        task_id = search.task.id or 0
+        for c in candidates:
+            distances[(task_id, c.volunteer_id)] = c.distance_km
+        requests.append(
+            planner.TaskRequest(
+                task_id=task_id,
+                wanted=wanted_of[task_id],
+                candidates=tuple((c.volunteer_id, c.score) for c in candidates),
+            )
+        )
+    chosen = planner.plan(requests)
+    return {
+        task_id: service.Planned(
+            volunteer_ids=ids, distances={v: distances[(task_id, v)] for v in ids}
+        )
+        for task_id, ids in chosen.items()
+        if ids
+    }

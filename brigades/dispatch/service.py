@@ -1,0 +1,460 @@
+"""Offers in waves: turn a task's open slots into offers to the best eligible volunteers.
+
+One wave for one task runs in one transaction (:func:`run_wave`):
+
+1. lock the task row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+   already serialises every writer), count its open slots and pending offers;
+2. ask the candidate index for the best volunteers within the current radius (stale by at
+   most a few seconds), then re-check each in the database (:mod:`.eligibility`) — an offer is
+   only made to someone eligible *now*;
+3. write the offers, their questions (short reply codes) and their SMS in the same
+   transaction; the outbox sends them after the commit.
+
+When a wave finds nobody, the radius grows step by step (``ZB_DISPATCH_RADIUS_GROWTH``) up to
+``ZB_DISPATCH_MAX_RADIUS_KM``; a task that still has open slots, no pending offers and nobody
+left becomes *unfillable* with the reason, and the coordinator gets an alert.
+
+Answers, expiries and failed SMS set the task's ``due_at`` (:func:`mark_due`); the worker's
+dispatch job (:mod:`.jobs`) runs the next wave. All timers are rows, so a restart loses none.
+Acceptance and the rest of an assignment's life are in :mod:`.acceptance`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from brigades.audit import service as audit
+from brigades.audit.service import Actor
+from brigades.conversation import outbound
+from brigades.conversation import service as questions
+from brigades.conversation.models import QuestionKind
+from brigades.dispatch import eligibility, index, messages, repository, texts
+from brigades.dispatch.models import AlertKind, DispatchAlert, TaskDispatch
+from brigades.incidents import levels
+from brigades.incidents.models import Incident, IncidentKind, IncidentState
+from brigades.settings import Settings
+from brigades.tasks import transitions
+from brigades.tasks.models import (
+    TASK_OBJECT,
+    CareTask,
+    Offer,
+    OfferState,
+    TaskPriority,
+    TaskState,
+    TaskType,
+)
+from brigades.volunteers.models import Volunteer
+from notifications.models import Priority
+
+log = logging.getLogger(__name__)
+
+# Tasks that may receive offers (a filled task only when a slot reopened).
+DISPATCHABLE = frozenset(
+    {
+        TaskState.OPEN,
+        TaskState.OFFERING,
+        TaskState.FILLED,
+        TaskState.IN_PROGRESS,
+        TaskState.UNFILLABLE,
+    }
+)
+# Ask the index for more than needed: some candidates fail the re-check in the database.
+OVERFETCH = 3
+MIN_FETCH = 20
+
+
+@dataclass(frozen=True, slots=True)
+class WaveResult:
+    """What one wave did for one task."""
+
+    task_id: int
+    offers: int = 0
+    radius_km: float = 0.0
+    unfillable: bool = False
+    filled: bool = False
+    skipped: str | None = None
+    offered_ids: tuple[int, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """Volunteers a joint plan chose for a task, best first, with their distances."""
+
+    volunteer_ids: Sequence[int]
+    distances: dict[int, float]
+
+
+def start(
+    session: Session, *, task: CareTask, settings: Settings, incident: Incident, now: datetime
+) -> TaskDispatch:
+    """Put a task up for dispatch (its first wave is due now); idempotent."""
+    assert task.id is not None and incident.id is not None
+    row = repository.dispatch_of(session, task.id)
+    if row is None:
+        level = levels.dispatch_settings(settings, incident.level)
+        row = TaskDispatch(
+            task_id=task.id,
+            incident_id=incident.id,
+            radius_km=level.search_radius_km,
+            due_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def mark_due(session: Session, *, task_id: int, now: datetime) -> None:
+    """The task's next wave should go out as soon as the dispatch job runs."""
+    row = repository.dispatch_of(session, task_id)
+    if row is not None and (row.due_at is None or row.due_at > now):
+        row.due_at = now
+        row.updated_at = now
+        session.add(row)
+
+
+def open_slots(session: Session, task: CareTask) -> int:
+    """Slots not held by a live assignment."""
+    assert task.id is not None
+    return max(task.slots - len(repository.live_assignments(session, task.id)), 0)
+
+
+def offer_expiry(settings: Settings, incident: Incident, task: CareTask) -> timedelta:
+    """How long an offer stays open: the level's expiry, shorter for urgent tasks."""
+    minutes = levels.dispatch_settings(settings, incident.level).offer_expiry_minutes
+    if task.priority is TaskPriority.URGENT:
+        minutes = max(1, round(minutes * settings.dispatch_urgent_expiry_share))
+    return timedelta(minutes=minutes)
+
+
+def allowed_regions(
+    session: Session, *, incident: Incident, needs: eligibility.TaskNeeds
+) -> set[str]:
+    """The incident's region plus regions whose help was approved (for this task's skills)."""
+    assert incident.id is not None
+    regions = {incident.vr_code}
+    for aid in repository.approved_aid(session, incident.id):
+        if aid.skill_code is None or aid.skill_code in needs.skills:
+            regions.add(aid.helping_vr_code)
+    return regions
+
+
+def run_wave(
+    session: Session,
+    *,
+    task_id: int,
+    settings: Settings,
+    now: datetime,
+    planned: Planned | None = None,
+    actor: Actor = audit.SYSTEM,
+) -> WaveResult:
+    """Offer a task to as many volunteers as its open slots need (see the module doc)."""
+    task = repository.lock_task(session, task_id)
+    if task is None:
+        return WaveResult(task_id, skipped="gone")
+    dispatch = repository.dispatch_of(session, task_id)
+    incident = session.get(Incident, task.incident_id)
+    if dispatch is None or incident is None:
+        return WaveResult(task_id, skipped="not dispatched")
+    dispatch.due_at = None
+    dispatch.updated_at = now
+    session.add(dispatch)
+    if incident.state is not IncidentState.OPEN or task.state not in DISPATCHABLE:
+        return WaveResult(task_id, skipped=f"task {task.state.value}")
+    if task.window_end <= now:
+        return WaveResult(task_id, skipped="window passed")
+    slots = open_slots(session, task)
+    pending = len(repository.pending_offers(session, task_id))
+    level = levels.dispatch_settings(settings, incident.level)
+    wanted = math.ceil(level.wave_factor * slots) - pending
+    if slots == 0 or wanted <= 0:
+        return WaveResult(task_id, radius_km=dispatch.radius_km, skipped="enough offers out")
+
+    needs = eligibility.needs_of(session, task)
+    caps = eligibility.caps_for(
+        settings,
+        level.offers_per_volunteer_per_day,
+        eligibility.cap_scope(session, incident),
+    )
+    regions = allowed_regions(session, incident=incident, needs=needs)
+    boost, said_no = repository.roll_call_answers(session, incident_id=incident.id or 0, now=now)
+    chosen: list[tuple[int, float]] = []
+    blocked_seen = 0
+    radius = dispatch.radius_km
+    while True:
+        if planned is not None and radius == dispatch.radius_km:
+            ranked = [(v, planned.distances[v]) for v in planned.volunteer_ids]
+        else:
+            ranked = _search(
+                session,
+                task=task,
+                radius_km=radius,
+                limit=max(MIN_FETCH, OVERFETCH * wanted),
+                exclude=said_no,
+                boost=boost,
+                regions=regions,
+                caps=caps,
+                settings=settings,
+                now=now,
+            )
+        ok = eligibility.eligible(
+            session,
+            task=task,
+            needs=needs,
+            volunteer_ids=[v for v, _ in ranked],
+            radius_km=radius,
+            allowed_vr_codes=regions,
+            excluded=said_no,
+            caps=caps,
+            now=now,
+        )
+        blocked_seen = max(blocked_seen, len(ranked) - len(ok))
+        chosen = [(v, ok[v]) for v, _ in ranked if v in ok][:wanted]
+        if chosen or radius >= settings.dispatch_max_radius_km:
+            break
+        radius = min(radius * settings.dispatch_radius_growth, settings.dispatch_max_radius_km)
+    dispatch.radius_km = radius
+
+    if chosen:
+        if task.state is not TaskState.OFFERING:
+            transitions.transition(session, task, TaskState.OFFERING, actor=actor, now=now)
+        _make_offers(
+            session,
+            task=task,
+            incident=incident,
+            dispatch=dispatch,
+            chosen=chosen,
+            settings=settings,
+            now=now,
+        )
+        return WaveResult(
+            task_id,
+            offers=len(chosen),
+            radius_km=radius,
+            offered_ids=tuple(v for v, _ in chosen),
+        )
+    if pending:
+        return WaveResult(task_id, radius_km=radius, skipped="waiting for answers")
+    reason = (
+        messages.unfillable_busy(radius, blocked_seen)
+        if blocked_seen or repository.offer_counts(session, task_id)
+        else messages.unfillable_no_candidates(radius)
+    )
+    if slots < task.slots:
+        reason += messages.unfillable_partly(task.slots - slots, task.slots)
+    _unfillable(session, task=task, reason=reason, actor=actor, now=now)
+    return WaveResult(task_id, radius_km=radius, unfillable=True)
+
+
+def _search(
+    session: Session,
+    *,
+    task: CareTask,
+    radius_km: float,
+    limit: int,
+    exclude: set[int],
+    boost: set[int],
+    regions: set[str],
+    caps: eligibility.Caps,
+    settings: Settings,
+    now: datetime,
+) -> list[tuple[int, float]]:
+    """Ranked candidates from the index, minus the volunteers the database rules out now."""
+    assert task.id is not None
+    blocked = (
+        set(exclude)
+        | eligibility.busy_volunteers(session, task=task, rest=caps.rest, scope=caps.scope)
+        | eligibility.over_caps(session, caps=caps, now=now, scope=caps.scope)
+        | eligibility.offered_before(session, task_id=task.id)
+    )
+    found = index.find_candidates(
+        session,
+        task=task,
+        radius_km=radius_km,
+        limit=limit,
+        exclude=blocked,
+        boost=boost,
+        allowed_vr_codes=regions,
+        settings=settings,
+        now=now,
+    )
+    return [(c.volunteer_id, c.distance_km) for c in found]
+
+
+def _make_offers(
+    session: Session,
+    *,
+    task: CareTask,
+    incident: Incident,
+    dispatch: TaskDispatch,
+    chosen: Sequence[tuple[int, float]],
+    settings: Settings,
+    now: datetime,
+) -> None:
+    assert task.id is not None
+    dispatch.waves += 1
+    dispatch.offers_sent += len(chosen)
+    dispatch.last_wave_at = now
+    drill = incident.kind is IncidentKind.DRILL
+    expires_at = now + offer_expiry(settings, incident, task)
+    task_type = session.get(TaskType, task.type_code)
+    type_name = task_type.name_nl if task_type else task.type_code
+    urgent = task.priority is TaskPriority.URGENT
+    offers: list[Offer] = []
+    for volunteer_id, _ in chosen:
+        offer = Offer(
+            task_id=task.id,
+            volunteer_id=volunteer_id,
+            wave=dispatch.waves,
+            state=OfferState.PENDING,
+            created_at=now,
+            expires_at=expires_at,
+            state_changed_at=now,
+        )
+        session.add(offer)
+        offers.append(offer)
+    session.flush()
+    opened = questions.open_questions_many(
+        session,
+        specs=[
+            questions.QuestionSpec(
+                volunteer_id=offer.volunteer_id,
+                kind=QuestionKind.OFFER,
+                subject_kind=repository.OFFER_SUBJECT,
+                subject_id=offer.id or 0,
+                drill=drill,
+                expires_at=expires_at,
+            )
+            for offer in offers
+        ],
+        now=now,
+    )
+    people = {
+        v.id: v
+        for v in session.exec(
+            select(Volunteer).where(col(Volunteer.id).in_([v for v, _ in chosen]))
+        ).all()
+    }
+    for (volunteer_id, distance), offer, question in zip(chosen, offers, opened, strict=True):
+        offer.question_id = question.id
+        session.add(offer)
+        # Everyone reachable by SMS gets it (send_sms skips an opt-out); the offer also shows
+        # on the personal page, where volunteers who prefer the web answer it.
+        outbound.send_sms(
+            session,
+            volunteer=people[volunteer_id],
+            body=texts.offer(
+                type_name=type_name,
+                start=task.window_start,
+                end=task.window_end,
+                pc4=task.pc4,
+                distance_km=distance,
+                code=question.code,
+                expires_at=expires_at,
+                urgent=urgent,
+            ),
+            priority=Priority.URGENT_OFFER if urgent else Priority.OFFER,
+            subject_kind=repository.OFFER_SUBJECT,
+            subject_id=offer.id,
+            drill=drill,
+            now=now,
+            settings=settings,
+        )
+    session.add(dispatch)
+    audit.record(
+        session,
+        actor=audit.SYSTEM,
+        action="task.wave",
+        object_kind=TASK_OBJECT,
+        object_id=task.id,
+        vr_code=task.vr_code,
+        detail={
+            "incident_id": task.incident_id,
+            "wave": dispatch.waves,
+            "offers": len(chosen),
+            "radius_km": round(dispatch.radius_km, 1),
+        },
+        now=now,
+    )
+    index.note_offered([v for v, _ in chosen])
+
+
+def _unfillable(
+    session: Session, *, task: CareTask, reason: str, actor: Actor, now: datetime
+) -> None:
+    if task.state is not TaskState.OFFERING:
+        transitions.transition(session, task, TaskState.OFFERING, actor=actor, now=now)
+    transitions.transition(session, task, TaskState.UNFILLABLE, actor=actor, reason=reason, now=now)
+    raise_alert(
+        session,
+        task=task,
+        kind=AlertKind.UNFILLABLE,
+        message=f"Taak {task.id}: {reason}",
+        now=now,
+    )
+
+
+def raise_alert(
+    session: Session,
+    *,
+    task: CareTask,
+    kind: AlertKind,
+    message: str,
+    now: datetime,
+    assignment_id: int | None = None,
+) -> DispatchAlert:
+    """Raise something to the incident's coordinators."""
+    alert = DispatchAlert(
+        incident_id=task.incident_id,
+        vr_code=task.vr_code,
+        kind=kind,
+        task_id=task.id,
+        assignment_id=assignment_id,
+        message=message[:300],
+        created_at=now,
+    )
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def reoffer(
+    session: Session,
+    *,
+    task: CareTask,
+    settings: Settings,
+    actor: Actor,
+    widen: bool,
+    now: datetime,
+) -> TaskDispatch:
+    """A coordinator's re-offer (optionally with a wider radius): the next wave is due now."""
+    assert task.id is not None
+    incident = session.get(Incident, task.incident_id)
+    assert incident is not None
+    row = start(session, task=task, settings=settings, incident=incident, now=now)
+    if widen:
+        row.radius_km = min(
+            row.radius_km * settings.dispatch_radius_growth, settings.dispatch_max_radius_km
+        )
+    row.due_at = now
+    row.updated_at = now
+    session.add(row)
+    if task.state is TaskState.UNFILLABLE:
+        transitions.transition(session, task, TaskState.OFFERING, actor=actor, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="task.reoffer",
+        object_kind=TASK_OBJECT,
+        object_id=task.id,
+        vr_code=task.vr_code,
+        detail={"incident_id": task.incident_id, "radius_km": round(row.radius_km, 1)},
+        now=now,
+    )
+    return row
