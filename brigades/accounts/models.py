@@ -21,6 +21,9 @@ class Role(enum.StrEnum):
     CARE_ORGANISATION = "care_organisation"
     DRILL_LEAD = "drill_lead"
     VIEWER = "viewer"
+    # A regional care network's recruiter: reads the volunteers who opted in to hear about work
+    # in care (brigades.readiness), in their regions; read-only everywhere else.
+    RECRUITER = "recruiter"
 
 
 ROLE_LABELS_NL: dict[Role, str] = {
@@ -30,6 +33,7 @@ ROLE_LABELS_NL: dict[Role, str] = {
     Role.CARE_ORGANISATION: "Zorgorganisatie",
     Role.DRILL_LEAD: "Oefenleider (GGD-GHOR)",
     Role.VIEWER: "Meekijker",
+    Role.RECRUITER: "Werver zorgnetwerk",
 }
 
 # Roles that must pass a TOTP code at every login (and enrol on their first one).
@@ -39,10 +43,13 @@ TWO_FACTOR_ROLES = frozenset(
         Role.REGIONAL_COORDINATOR,
         Role.SUPPORT_POINT_COORDINATOR,
         Role.DRILL_LEAD,
+        Role.RECRUITER,
     }
 )
 # Roles whose reach is a set of Veiligheidsregio's (``UserRegion``).
-REGION_ROLES = frozenset({Role.REGIONAL_COORDINATOR, Role.DRILL_LEAD, Role.VIEWER})
+REGION_ROLES = frozenset({Role.REGIONAL_COORDINATOR, Role.DRILL_LEAD, Role.VIEWER, Role.RECRUITER})
+# Roles that only read (their scope is read-only).
+READ_ONLY_ROLES = frozenset({Role.VIEWER, Role.RECRUITER})
 # Roles whose reach is a set of buurtsteunpunten (``UserSupportPoint``).
 SUPPORT_POINT_ROLES = frozenset({Role.SUPPORT_POINT_COORDINATOR})
 # Roles that act for a care organisation (``User.organisation_id``).

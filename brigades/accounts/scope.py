@@ -35,6 +35,7 @@ from sqlmodel import Session
 from brigades.accounts import repository
 from brigades.accounts.models import (
     ORGANISATION_ROLES,
+    READ_ONLY_ROLES,
     REGION_ROLES,
     SUPPORT_POINT_ROLES,
     Role,
@@ -160,7 +161,7 @@ def scope_for(session: Session, user: User) -> AccessScope:
         return AccessScope(role, user.id, None, None, None, read_only=False)
     if role in REGION_ROLES:
         regions = frozenset(repository.regions_of(session, user.id))
-        return AccessScope(role, user.id, regions, None, None, read_only=role is Role.VIEWER)
+        return AccessScope(role, user.id, regions, None, None, read_only=role in READ_ONLY_ROLES)
     if role in SUPPORT_POINT_ROLES:
         points = repository.support_point_regions(
             session, repository.support_points_of(session, user.id)

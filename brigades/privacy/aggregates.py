@@ -45,6 +45,7 @@ def aggregate_by_pc4(
     min_count: int = MIN_COUNT,
     *,
     statuses: Collection[VolunteerStatus] = COUNTED_STATUSES,
+    exclude_synthetic: bool = False,
 ) -> Pc4Counts:
     """Volunteers in the user's reach per PC4, with areas under ``min_count`` suppressed."""
     if min_count < 1:
@@ -53,6 +54,8 @@ def aggregate_by_pc4(
         col(Volunteer.pc4).is_not(None),
         col(Volunteer.status).in_(sorted(statuses)),
     )
+    if exclude_synthetic:
+        stmt = stmt.where(col(Volunteer.synthetic).is_(False))
     stmt = scope.filter_volunteers(
         stmt,
         vr_column=col(Volunteer.vr_code),

@@ -12,6 +12,8 @@ from sqlmodel import Session
 from brigades import clock
 from brigades.audit.service import SYSTEM
 from brigades.db import session_scope
+from brigades.readiness import expiry as expiry_warnings
+from brigades.settings import Settings
 from brigades.vetting import repository, service
 from brigades.vetting.levels import derive_level
 from brigades.vetting.models import VettingCheck
@@ -66,7 +68,12 @@ def expire_checks(session: Session, *, now: datetime) -> ExpiryReport:
     return ExpiryReport(expired_checks=len(due), levels_changed=changed)
 
 
-def run_daily(engine: Engine) -> ExpiryReport:
-    """The worker's entry point: one transaction, at the application clock's now."""
+def run_daily(engine: Engine, settings: Settings | None = None) -> ExpiryReport:
+    """The worker's entry point: one transaction, at the application clock's now. With settings
+    it also warns volunteers of what expires soon (:mod:`brigades.readiness.expiry`)."""
     with session_scope(engine) as session:
-        return expire_checks(session, now=clock.now())
+        now = clock.now()
+        report = expire_checks(session, now=now)
+        if settings is not None:
+            expiry_warnings.send_due_warnings(session, now=now, settings=settings)
+        return report

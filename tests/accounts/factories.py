@@ -16,6 +16,7 @@ from brigades import clock
 from brigades.accounts import passwords, tokens, totp
 from brigades.accounts.deps import STAFF_COOKIE
 from brigades.accounts.models import (
+    REGION_ROLES,
     TWO_FACTOR_ROLES,
     ApiToken,
     CareOrganisation,
@@ -99,7 +100,7 @@ def make_user(
     session.add(user)
     session.flush()
     assert user.id is not None
-    if role in {Role.REGIONAL_COORDINATOR, Role.DRILL_LEAD, Role.VIEWER}:
+    if role in REGION_ROLES:
         for code in vr_codes:
             session.add(UserRegion(user_id=user.id, vr_code=code))
     for point_id in support_point_ids:

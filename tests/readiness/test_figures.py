@@ -1,0 +1,217 @@
+"""Readiness figures against counts computed independently here, from the same population."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+import geo
+from brigades import clock as clock_module
+from brigades.accounts.models import Role
+from brigades.privacy import service as privacy
+from brigades.readiness.models import Reconfirmation, ReconfirmationState
+from brigades.skills.models import EvidenceKind
+from brigades.volunteers.models import VolunteerStatus
+from tests.accounts.factories import bearer, make_token, make_user, sign_in
+from tests.readiness.factories import make_volunteer
+
+SD = EvidenceKind.SELF_DECLARED
+DIPLOMA = EvidenceKind.DIPLOMA
+CARE = "lichte_persoonlijke_verzorging"  # needs verified evidence
+
+
+@dataclass
+class Spec:
+    status: VolunteerStatus
+    level: int
+    skills: tuple[tuple[str, EvidenceKind, bool, int | None], ...]  # expires in days (None)
+    windows: tuple[tuple[int, int, int], ...]
+    old: bool = False  # signed up two years ago, never re-confirmed
+    reconfirmed: bool = False  # ... but said JA last month
+    synthetic: bool = False
+    erased: bool = False
+
+
+POPULATION = [
+    Spec(VolunteerStatus.ACTIVE, 0, (("boodschappen", SD, False, None),), ((0, 540, 720),)),
+    Spec(VolunteerStatus.ACTIVE, 1, (("boodschappen", SD, False, None),), ((5, 600, 660),)),
+    Spec(VolunteerStatus.ACTIVE, 2, ((CARE, SD, False, None),), ((2, 1140, 1260),), old=True),
+    Spec(VolunteerStatus.ACTIVE, 3, ((CARE, DIPLOMA, True, None),), ((3, 1380, 1440),)),
+    Spec(VolunteerStatus.ACTIVE, 3, ((CARE, DIPLOMA, True, -1),), ((1, 0, 300),), old=True),
+    Spec(
+        VolunteerStatus.ACTIVE,
+        1,
+        (("boodschappen", SD, False, None), (CARE, EvidenceKind.TRAINING, True, 30)),
+        ((6, 780, 900),),
+        old=True,
+        reconfirmed=True,
+    ),
+    Spec(VolunteerStatus.PAUSED, 1, (("boodschappen", SD, False, None),), ((0, 480, 600),)),
+    Spec(VolunteerStatus.DORMANT, 0, (("boodschappen", SD, False, None),), (), old=True),
+    Spec(VolunteerStatus.PENDING, 0, (("boodschappen", SD, False, None),), ()),
+    Spec(VolunteerStatus.ACTIVE, 2, (("boodschappen", SD, False, None),), (), synthetic=True),
+    Spec(VolunteerStatus.ACTIVE, 2, (("boodschappen", SD, False, None),), (), erased=True),
+]
+PARTS = {
+    "werkdag_ochtend": ((0, 1, 2, 3, 4), ((480, 720),)),
+    "werkdag_middag": ((0, 1, 2, 3, 4), ((720, 1080),)),
+    "werkdag_avond": ((0, 1, 2, 3, 4), ((1080, 1320),)),
+    "werkdag_nacht": ((0, 1, 2, 3, 4), ((1320, 1440), (0, 480))),
+    "weekend_ochtend": ((5, 6), ((480, 720),)),
+    "weekend_middag": ((5, 6), ((720, 1080),)),
+    "weekend_avond": ((5, 6), ((1080, 1320),)),
+    "weekend_nacht": ((5, 6), ((1320, 1440), (0, 480))),
+}
+
+
+def build(session: Session) -> None:
+    now = clock_module.now()
+    for spec in POPULATION:
+        volunteer = make_volunteer(
+            session,
+            status=spec.status,
+            level=spec.level,
+            verified_at=now - timedelta(days=730) if spec.old else None,
+            skills=tuple(
+                (code, ev, verified, None if days is None else now + timedelta(days=days))
+                for code, ev, verified, days in spec.skills
+            ),
+            windows=spec.windows,
+            synthetic=spec.synthetic,
+        )
+        if spec.status is VolunteerStatus.PENDING:
+            volunteer.phone_verified_at = None
+            session.add(volunteer)
+        if spec.reconfirmed:
+            assert volunteer.id is not None
+            session.add(
+                Reconfirmation(
+                    volunteer_id=volunteer.id,
+                    state=ReconfirmationState.CONFIRMED,
+                    interval_days=182,
+                    asked_at=now - timedelta(days=35),
+                    last_sent_at=now - timedelta(days=35),
+                    answered_at=now - timedelta(days=30),
+                )
+            )
+        if spec.erased:
+            assert volunteer.id is not None
+            privacy.erase_volunteer(session, volunteer_id=volunteer.id, now=now)
+    session.commit()
+
+
+def expected() -> dict[str, object]:
+    counted = [
+        s
+        for s in POPULATION
+        if not s.synthetic and not s.erased and s.status is not VolunteerStatus.PENDING
+    ]
+    active = [s for s in counted if s.status is VolunteerStatus.ACTIVE]
+
+    def skill_counts(code: str) -> int:
+        n = 0
+        for s in active:
+            for c, _ev, verified, days in s.skills:
+                if c != code or (days is not None and days <= 0):
+                    continue
+                if code == "boodschappen" or verified:
+                    n += 1
+        return n
+
+    def in_part(spec: Spec, days: tuple[int, ...], spans: tuple[tuple[int, int], ...]) -> bool:
+        return any(
+            d in days and any(a < end and b > start for start, end in spans)
+            for d, a, b in spec.windows
+        )
+
+    inhabitants = sum(
+        a.inwoners for a in geo.load_reference_data().pc4s.values() if a.vr_code == "VR09"
+    )
+    return {
+        "verified": len(counted),
+        "levels": {str(lvl): sum(1 for s in counted if s.level == lvl) for lvl in range(4)},
+        "reconfirmed": sum(1 for s in counted if not s.old or s.reconfirmed),
+        "available": len(active),
+        "boodschappen": skill_counts("boodschappen"),
+        "care": skill_counts(CARE),
+        "parts": {k: sum(1 for s in active if in_part(s, *v)) for k, v in PARTS.items()},
+        "inhabitants": inhabitants,
+    }
+
+
+def test_figures_match_an_independent_count(
+    client: TestClient, session: Session, clock: clock_module.ManualClock
+) -> None:
+    build(session)
+    coordinator = make_user(session, role=Role.REGIONAL_COORDINATOR, vr_codes=("VR09",))
+    sign_in(client, session, coordinator)
+    page = client.get("/beheer/paraatheid/doelen?regio=VR09")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    saved = client.post(
+        "/beheer/paraatheid/doelen",
+        data={"csrf_token": token, "vr_code": "VR09", "target_boodschappen": "20"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+
+    api_token, _ = make_token(session, coordinator)
+    body = client.get("/api/v1/readiness?level=vr", headers=bearer(api_token)).json()
+    [area] = body["areas"]
+    want = expected()
+    assert area["code"] == "VR09" and area["inhabitants"] == want["inhabitants"]
+    assert area["verified"] == want["verified"]
+    assert area["by_vetting_level"] == want["levels"]
+    assert area["reconfirmed_recently"] == want["reconfirmed"]
+    assert area["available"] == want["available"]
+    assert area["available_per_week_part"] == {k: v for k, v in want["parts"].items() if v}  # type: ignore[union-attr]
+    skills = {s["code"]: s for s in area["skills"]}
+    assert skills["boodschappen"]["available"] == want["boodschappen"]
+    assert skills[CARE]["available"] == want["care"]
+    required = math.ceil(20 * int(want["inhabitants"]) / 10_000)  # type: ignore[call-overload]
+    assert skills["boodschappen"]["required"] == required
+    assert skills["boodschappen"]["shortfall"] == required - int(want["boodschappen"])  # type: ignore[call-overload]
+    assert body["shortfalls"][0]["skill_code"] == "boodschappen"
+
+    gemeenten = client.get("/api/v1/readiness?level=gemeente", headers=bearer(api_token)).json()
+    utrecht = next(a for a in gemeenten["areas"] if a["code"] == "GM0344")
+    assert utrecht["verified"] == want["verified"]
+    assert gemeenten["areas"][0]["shortfall"] >= gemeenten["areas"][-1]["shortfall"]
+
+    csv_text = client.get("/beheer/paraatheid.csv?niveau=vr").content.decode("utf-8-sig")
+    row = next(line for line in csv_text.splitlines() if ";boodschappen;" in line)
+    assert row.split(";")[-1] == str(required - int(want["boodschappen"]))  # type: ignore[call-overload]
+
+    html = client.get("/beheer/paraatheid").text
+    assert html.index("Tekorten") < html.index("Overzicht")
+
+
+def test_the_pc4_layer_suppresses_small_counts(
+    client: TestClient, session: Session, clock: clock_module.ManualClock
+) -> None:
+    for _ in range(5):
+        make_volunteer(session, pc4=3584)
+    for _ in range(2):
+        make_volunteer(session, pc4=3512)
+    for _ in range(6):
+        make_volunteer(session, pc4=3511, synthetic=True)
+    viewer = make_user(session, role=Role.VIEWER, vr_codes=("VR09",))
+    token, _ = make_token(session, viewer)
+    layer = client.get("/api/v1/readiness/pc4.geojson", headers=bearer(token)).json()
+    cells = {f["properties"]["pc4"]: f["properties"]["available"] for f in layer["features"]}
+    assert cells == {3584: 5}
+    assert layer["suppressed"] == {"volunteers": 2, "areas": 1, "min_count": 5}
+
+
+def test_a_region_outside_the_scope_is_not_shown(
+    client: TestClient, session: Session, clock: clock_module.ManualClock
+) -> None:
+    make_volunteer(session, vr_code="VR13")
+    viewer = make_user(session, role=Role.VIEWER, vr_codes=("VR09",))
+    token, _ = make_token(session, viewer)
+    body = client.get("/api/v1/readiness", headers=bearer(token)).json()
+    assert [a["code"] for a in body["areas"]] == ["VR09"]
+    assert body["areas"][0]["verified"] == 0
