@@ -1,0 +1,354 @@
+"""The coordinator's dashboard under load: an incident with 10,000 tasks and 200,000 volunteers
+in its region (VR09), measured in headless Chromium from navigation to the map with its markers
+drawn (the page's ``map-drawn`` performance mark), then until the volunteer aggregates (coverage
+table, density layer, ``volunteers-drawn``) are in, plus the live endpoint's latency.
+
+    python -m bench.dashboard [--tasks 10000] [--volunteers 200000] [--runs 7]
+
+Data: volunteers on the region's PC4 centroids (weighted by inhabitants), all verified and
+active, 1-3 weekly windows each; tasks on PC4 centroids with a spread of states (40 % open,
+20 % offering, 15 % filled, 10 % in progress, 10 % done, 5 % unfillable). Loaded with COPY into
+a fresh PostgreSQL database migrated to head; the app runs as one uvicorn process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import numpy as np
+import pyotp
+from sqlalchemy import text
+
+import geo
+from bench.common import machine, postgres_database, print_table, server, write_result
+from brigades.accounts import auth
+from brigades.accounts import service as accounts
+from brigades.accounts.models import Role
+from brigades.accounts.schemas import UserCreate
+from brigades.accounts.scope import AccessScope
+from brigades.audit.service import CLI
+from brigades.db import make_engine, session_scope
+from brigades.incidents import service as incidents
+from brigades.incidents.models import IncidentKind
+from brigades.migrate import upgrade
+from tests.support.browser import chromium
+from tests.support.live_server import free_port
+
+REGION = "VR09"
+EMAIL = "bench-dashboard@vr09.example"
+PASSWORD = "bench-dashboard-wachtwoord-2026"
+STATES = (
+    ("open", 0.40),
+    ("offering", 0.20),
+    ("filled", 0.15),
+    ("in_progress", 0.10),
+    ("done", 0.10),
+    ("unfillable", 0.05),
+)
+GOAL_MS = 1000.0
+
+
+def _copy(conn: Any, table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def populate(url: str, *, tasks: int, volunteers: int) -> dict[str, object]:
+    """Migrate, then load the coordinator, the incident, its tasks and the volunteers."""
+    engine = make_engine(url)
+    upgrade(engine)
+    rng = np.random.default_rng(6)
+    data = geo.load_reference_data()
+    areas = [a for a in data.pc4s.values() if a.vr_code == REGION and a.inwoners > 0]
+    weights = np.array([a.inwoners for a in areas], dtype=float)
+    weights /= weights.sum()
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        user = accounts.create_user(
+            session,
+            data=UserCreate(
+                email=EMAIL,
+                name="Bench",
+                role=Role.REGIONAL_COORDINATOR,
+                password=PASSWORD,
+                vr_codes=[REGION],
+            ),
+            actor=CLI,
+            now=now,
+        )
+        secret = auth.enrolment_secret(session, user=user)
+        user.totp_enabled_at = now
+        session.add(user)
+        incident = incidents.open_incident(
+            session,
+            actor=CLI,
+            scope=AccessScope.everything(),
+            kind=IncidentKind.CODE_ZWART,
+            name="Bench",
+            level=3,
+            vr_code=REGION,
+            gm_codes=None,
+            polygon_geojson=None,
+            allow_overlap=True,
+            now=now,
+        )
+        incident_id = incident.id
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        for i, name in enumerate(("Noord", "Oost", "Zuid", "West", "Centrum")):
+            area = areas[i * len(areas) // 5]
+            conn.execute(
+                text(
+                    "INSERT INTO support_point (name, street, house_number, postcode, place, lat,"
+                    " lon, gm_code, vr_code, opening_hours, active, created_at) VALUES (:n, '',"
+                    " '', :pc, '', :lat, :lon, :gm, :vr, '', true, :now)"
+                ),
+                {
+                    "n": f"Buurtsteunpunt {name}",
+                    "pc": str(area.pc4),
+                    "lat": area.lat,
+                    "lon": area.lon,
+                    "gm": area.gm_code,
+                    "vr": REGION,
+                    "now": now,
+                },
+            )
+        point_ids = [r[0] for r in conn.execute(text("SELECT id FROM support_point"))]
+        picks = rng.choice(len(areas), size=tasks, p=weights)
+        states = rng.choice(len(STATES), size=tasks, p=[s[1] for s in STATES])
+        task_rows = []
+        for i in range(tasks):
+            area = areas[picks[i]]
+            begin = now + timedelta(hours=int(rng.integers(1, 72)))
+            state = STATES[states[i]][0]
+            task_rows.append(
+                (
+                    incident_id,
+                    REGION,
+                    area.gm_code,
+                    "boodschappen",
+                    f"{area.pc4}",
+                    area.pc4,
+                    area.lat,
+                    area.lon,
+                    begin,
+                    begin + timedelta(hours=3),
+                    60,
+                    1,
+                    "normal",
+                    "Boodschappen halen",
+                    state,
+                    now,
+                    "Niemand beschikbaar binnen 10 km" if state == "unfillable" else None,
+                    now,
+                    now,
+                )
+            )
+        _copy(
+            conn,
+            "care_task",
+            [
+                "incident_id",
+                "vr_code",
+                "gm_code",
+                "type_code",
+                "postcode",
+                "pc4",
+                "lat",
+                "lon",
+                "window_start",
+                "window_end",
+                "duration_minutes",
+                "slots",
+                "priority",
+                "description",
+                "state",
+                "state_changed_at",
+                "unfillable_reason",
+                "created_at",
+                "updated_at",
+            ],
+            task_rows,
+        )
+        picks = rng.choice(len(areas), size=volunteers, p=weights)
+        volunteer_rows = []
+        for i in range(volunteers):
+            area = areas[picks[i]]
+            volunteer_rows.append(
+                (
+                    f"bench{i:027d}",
+                    f"Vrijwilliger {i}",
+                    f"+3161{i:07d}",
+                    now,
+                    "active",
+                    True,
+                    str(area.pc4),
+                    area.pc4,
+                    area.lat,
+                    area.lon,
+                    area.gm_code,
+                    REGION,
+                    point_ids[i % len(point_ids)],
+                    10,
+                    "[]",
+                    "sms",
+                    False,
+                    1,
+                    True,
+                    1,
+                    now,
+                    now,
+                )
+            )
+        _copy(
+            conn,
+            "volunteer",
+            [
+                "public_id",
+                "name",
+                "phone",
+                "phone_verified_at",
+                "status",
+                "adult_confirmed",
+                "postcode",
+                "pc4",
+                "lat",
+                "lon",
+                "gm_code",
+                "vr_code",
+                "support_point_id",
+                "max_distance_km",
+                "languages",
+                "preferred_channel",
+                "sms_opted_out",
+                "vetting_level",
+                "synthetic",
+                "link_version",
+                "created_at",
+                "updated_at",
+            ],
+            volunteer_rows,
+        )
+        ids = [r[0] for r in conn.execute(text("SELECT id FROM volunteer ORDER BY id"))]
+        window_rows = []
+        for vid in ids:
+            for day in rng.choice(7, size=int(rng.integers(1, 4)), replace=False):
+                window_rows.append((vid, int(day), 8 * 60, 18 * 60))
+        _copy(
+            conn,
+            "availability_window",
+            ["volunteer_id", "weekday", "start_minute", "end_minute"],
+            window_rows,
+        )
+        conn.execute(text("ANALYZE"))
+    load_s = time.perf_counter() - start
+    engine.dispose()
+    return {
+        "incident_id": incident_id,
+        "secret": secret,
+        "load_seconds": load_s,
+        "windows": len(window_rows),
+    }
+
+
+def measure(base: str, scene: dict[str, object], runs: int) -> dict[str, object]:
+    """Navigation → map drawn, in Chromium (first run cold, the rest warm)."""
+    dashboard = f"{base}/beheer/incidenten/{scene['incident_id']}/dashboard"
+    timings: list[float] = []
+    volunteers_drawn: list[float] = []
+    markers = 0
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="nl-NL")
+        page.goto(base + "/beheer/inloggen")
+        page.get_by_label("E-mailadres").fill(EMAIL)
+        page.get_by_label("Wachtwoord").fill(PASSWORD)
+        page.get_by_role("button", name="Inloggen").click()
+        page.wait_for_url("**/inloggen/code")
+        page.get_by_label("Code").fill(pyotp.TOTP(str(scene["secret"])).now())
+        page.get_by_role("button", name="Verder").click()
+        page.wait_for_url(lambda url: "/inloggen" not in url)
+        for _ in range(runs):
+            page.goto(dashboard)
+            page.wait_for_selector("body[data-map-ready]", timeout=60_000)
+            timings.append(
+                float(page.evaluate("performance.getEntriesByName('map-drawn')[0].startTime"))
+            )
+            markers = int(page.get_attribute("#dashboard", "data-markers") or 0)
+            page.wait_for_selector("body[data-volunteers-ready]", timeout=60_000)
+            volunteers_drawn.append(
+                float(
+                    page.evaluate("performance.getEntriesByName('volunteers-drawn')[0].startTime")
+                )
+            )
+        cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    live = []
+    with httpx.Client(base_url=base, cookies=cookies) as client:
+        url = f"/beheer/incidenten/{scene['incident_id']}/dashboard/live.json"
+        for _ in range(20):
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200
+            live.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        client.get(url + "?volledig=1")
+        full_ms = (time.perf_counter() - started) * 1000
+    return {
+        "map_drawn_ms": timings,
+        "map_drawn_cold_ms": timings[0],
+        "map_drawn_warm_median_ms": statistics.median(timings[1:] or timings),
+        "task_markers": markers,
+        "volunteers_drawn_ms": volunteers_drawn,
+        "volunteers_drawn_warm_median_ms": statistics.median(
+            volunteers_drawn[1:] or volunteers_drawn
+        ),
+        "live_json_median_ms": statistics.median(live),
+        "live_json_full_ms": full_ms,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--volunteers", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+    with postgres_database("bench_dashboard") as url:
+        scene = populate(url, tasks=args.tasks, volunteers=args.volunteers)
+        port = free_port()
+        env = {
+            "DATABASE_URL": url,
+            "ZB_ENV": "development",
+            "ZB_WORKER_IN_PROCESS": "false",
+            "ZB_SECRET_KEY": "bench-dashboard-secret-key-0123456789abcdef",
+            "ZB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        }
+        with server("brigades.app:create_app", env, port=port):
+            found = measure(f"http://127.0.0.1:{port}", scene, args.runs)
+    result = {
+        "machine": machine(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "tasks": args.tasks,
+        "volunteers": args.volunteers,
+        "availability_windows": scene["windows"],
+        "load_seconds": scene["load_seconds"],
+        "goal_ms": GOAL_MS,
+        **found,
+    }
+    path = write_result("dashboard", result)
+    hidden = ("machine", "map_drawn_ms", "volunteers_drawn_ms")
+    row = {k: v for k, v in result.items() if k not in hidden}
+    print_table([row], list(row))
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
