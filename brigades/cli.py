@@ -9,12 +9,14 @@ import typer
 
 from brigades.accounts.cli import user_app
 from brigades.db import make_engine
+from brigades.drills.cli import drill_app
 from brigades.settings import Environment, Settings
 
 app = typer.Typer(help="Zorgbrigade: regionale zorgbrigades voor code zwart.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(drill_app, name="drill")
 
 
 def _settings() -> Settings:

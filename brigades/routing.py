@@ -16,7 +16,15 @@ from brigades.accounts.pages import router as accounts_pages_router
 from brigades.accounts.routes import router as auth_router
 from brigades.audit.pages import router as audit_pages_router
 from brigades.audit.routes import router as audit_router
+from brigades.dashboard.pages import router as dashboard_pages_router
+from brigades.dashboard.routes import router as dashboard_router
 from brigades.dev.pages import router as dev_pages_router
+from brigades.dispatch import acceptance as dispatch_acceptance
+from brigades.dispatch import rollcall as dispatch_rollcall
+from brigades.dispatch.pages import router as dispatch_pages_router
+from brigades.dispatch.routes import router as dispatch_router
+from brigades.dispatch.volunteer_pages import router as dispatch_volunteer_pages_router
+from brigades.drills.pages import router as drill_pages_router
 from brigades.health.routes import router as health_router
 from brigades.incidents.pages import router as incident_pages_router
 from brigades.incidents.routes import router as incidents_router
@@ -24,6 +32,9 @@ from brigades.organisations.pages import router as organisation_pages_router
 from brigades.organisations.routes import router as organisation_router
 from brigades.privacy.pages import router as privacy_pages_router
 from brigades.privacy.routes import router as privacy_router
+from brigades.readiness.mijn_pages import router as readiness_own_pages_router
+from brigades.readiness.pages import router as readiness_pages_router
+from brigades.readiness.routes import router as readiness_router
 from brigades.settings import Settings
 from brigades.skills.routes import router as skills_router
 from brigades.supportpoints.routes import router as supportpoints_router
@@ -46,6 +57,9 @@ class Stoppable(Protocol):
 
 def include_routers(app: FastAPI, settings: Settings) -> None:
     """Mount every router of the application."""
+    # The dispatcher answers offers and assignments wherever SMS replies are handled.
+    dispatch_acceptance.register()
+    dispatch_rollcall.register()
     app.include_router(health_router)
     # Always mounted; its own dependency answers 404 where the tools are not allowed.
     app.include_router(dev_pages_router)
@@ -54,6 +68,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     app.include_router(supportpoints_router)
     app.include_router(volunteer_pages_router)
     app.include_router(volunteer_own_pages_router)
+    app.include_router(dispatch_volunteer_pages_router)
     app.include_router(privacy_pages_router)
     # Always mounted; answers 404 unless a Twilio auth token is configured.
     app.include_router(twilio_webhooks_router)
@@ -68,11 +83,19 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     app.include_router(vetting_assisted_pages_router)
     app.include_router(privacy_router)
     app.include_router(incidents_router)
+    app.include_router(drill_pages_router)
     app.include_router(tasks_router)
     app.include_router(incident_pages_router)
     app.include_router(task_pages_router)
+    app.include_router(dispatch_router)
+    app.include_router(dispatch_pages_router)
+    app.include_router(dashboard_router)
+    app.include_router(dashboard_pages_router)
     app.include_router(organisation_router)
     app.include_router(organisation_pages_router)
+    app.include_router(readiness_router)
+    app.include_router(readiness_pages_router)
+    app.include_router(readiness_own_pages_router)
     accounts_web.install(app)  # pages without a login go to /beheer/inloggen
 
 

@@ -20,7 +20,8 @@ from types import FrameType
 from sqlalchemy import Engine
 
 from brigades import clock
-from brigades.db import make_engine
+from brigades.conversation.inbound import handle_pending
+from brigades.db import make_engine, session_scope
 from brigades.scheduler import Scheduler, SchedulerThread, default_jobs
 from brigades.settings import Environment, Settings, SmsProviderName
 from notifications.providers.base import SmsProvider
@@ -115,8 +116,28 @@ def crash_hook(settings: Settings) -> Callable[[str], None] | None:
     return _hook
 
 
+def inbound_job(settings: Settings, engine: Engine) -> Callable[[], int]:
+    """The worker's share of inbound SMS: handle what the webhook recorded (one transaction)."""
+
+    def _handle() -> int:
+        with session_scope(engine) as session:
+            return handle_pending(
+                session, now=clock.now(), settings=settings, limit=settings.worker_batch_size
+            )
+
+    return _handle
+
+
 def build_worker(settings: Settings, engine: Engine) -> OutboxWorker:
-    """An outbox worker configured from the settings (it opens its own sessions on ``engine``)."""
+    """An outbox worker configured from the settings (it opens its own sessions on ``engine``).
+
+    Each round it first handles the inbound messages the webhook recorded, then sends.
+    """
+    # The dispatcher hears of offers whose SMS failed for good (and answers replies).
+    from brigades.dispatch import acceptance, rollcall
+
+    acceptance.register()
+    rollcall.register()
     return OutboxWorker(
         engine,
         build_providers(settings),
@@ -128,6 +149,7 @@ def build_worker(settings: Settings, engine: Engine) -> OutboxWorker:
         rate_limiter=build_rate_limiter(settings, engine),
         status_callback_urls=status_callback_urls(settings),
         crash_hook=crash_hook(settings),
+        round_jobs=[inbound_job(settings, engine)],
     )
 
 
@@ -188,7 +210,9 @@ def build_scheduler(settings: Settings, engine: Engine) -> SchedulerThread | Non
 
 def run_worker_forever(settings: Settings) -> None:
     """The ``zorgbrigade worker`` process: send until SIGTERM or SIGINT, then finish the round."""
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    # No pre-ping: the worker's transactions are short and frequent, a ping before each was a
+    # round trip per transaction; a connection lost meanwhile fails one round, which is retried.
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size, pre_ping=False)
     worker = build_worker(settings, engine)
     stop = threading.Event()
 

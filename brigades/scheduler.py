@@ -50,10 +50,16 @@ def _purge_rate_limits(engine: Engine, settings: Settings) -> object:
     return jobs.purge_rate_limit_buckets(engine, settings)
 
 
-def _expire_vetting(engine: Engine, _settings: Settings) -> object:
+def _expire_vetting(engine: Engine, settings: Settings) -> object:
     from brigades.vetting import jobs
 
-    return jobs.run_daily(engine)
+    return jobs.run_daily(engine, settings)
+
+
+def _reconfirm(engine: Engine, settings: Settings) -> object:
+    from brigades.readiness import jobs
+
+    return jobs.run_reconfirmation(engine, settings)
 
 
 def _retention(engine: Engine, settings: Settings) -> object:
@@ -77,6 +83,31 @@ def _expire_tasks(engine: Engine, _settings: Settings) -> object:
     return jobs.expire_due_tasks(engine)
 
 
+def _dispatch(engine: Engine, settings: Settings) -> object:
+    from brigades.dispatch import jobs
+
+    return jobs.tick(engine, settings)
+
+
+def _dispatch_overdue(engine: Engine, settings: Settings) -> object:
+    from brigades.dispatch import jobs
+
+    return jobs.raise_overdue(engine, settings)
+
+
+def _dispatch_roll_calls(engine: Engine, settings: Settings) -> object:
+    from brigades.dispatch import rollcall
+
+    return rollcall.send_job(engine, settings)
+
+
+def _start_drills(engine: Engine, settings: Settings) -> object:
+    # A simulation moves its own clock, so it runs in a process of its own, never in this one.
+    from brigades.drills import service as drills
+
+    return drills.start_planned(engine, settings)
+
+
 def default_jobs() -> list[PeriodicJob]:
     """The application's periodic jobs."""
     return [
@@ -85,8 +116,13 @@ def default_jobs() -> list[PeriodicJob]:
         PeriodicJob("ratelimit.purge", timedelta(minutes=15), _purge_rate_limits),
         PeriodicJob("vetting.expire_checks", timedelta(hours=1), _expire_vetting),
         PeriodicJob("privacy.retention", timedelta(hours=1), _retention),
+        PeriodicJob("readiness.reconfirm", timedelta(hours=1), _reconfirm),
         PeriodicJob("tasks.callbacks", timedelta(seconds=5), _task_callbacks),
         PeriodicJob("tasks.expire", timedelta(minutes=1), _expire_tasks),
+        PeriodicJob("dispatch.tick", timedelta(seconds=2), _dispatch),
+        PeriodicJob("dispatch.overdue", timedelta(minutes=1), _dispatch_overdue),
+        PeriodicJob("dispatch.roll_calls", timedelta(seconds=5), _dispatch_roll_calls),
+        PeriodicJob("drills.start_planned", timedelta(seconds=10), _start_drills),
     ]
 
 
@@ -121,7 +157,7 @@ class Scheduler:
 class SchedulerThread:
     """The scheduler on a daemon thread, checking every ``poll_seconds`` until ``stop()``."""
 
-    def __init__(self, scheduler: Scheduler, poll_seconds: float = 5.0) -> None:
+    def __init__(self, scheduler: Scheduler, poll_seconds: float = 1.0) -> None:
         self.scheduler = scheduler
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()

@@ -119,6 +119,26 @@ class Settings(BaseSettings):
         tuple[float, int, int, float],
         tuple[float, int, int, float],
     ] = ((5.0, 30, 2, 1.5), (10.0, 20, 3, 2.0), (15.0, 15, 4, 2.5), (25.0, 10, 6, 3.0))
+    # Dispatch beyond the level table: the radius grows by this factor per empty wave up to
+    # dispatch_max_radius_km; urgent offers expire after this share of the level's expiry.
+    dispatch_radius_growth: float = Field(default=1.5, gt=1.0, le=4.0)
+    dispatch_max_radius_km: float = Field(default=40.0, gt=0)
+    dispatch_urgent_expiry_share: float = Field(default=0.5, gt=0, le=1.0)
+    # Fatigue caps besides the level's offers per day: assignments per (Amsterdam) day and
+    # the rest a volunteer gets between two tasks.
+    dispatch_assignments_per_day: int = Field(default=2, ge=1)
+    dispatch_rest_minutes: int = Field(default=60, ge=0)
+    # Ranking: score = distance km + load weight x recent offers/assignments (7 days)
+    # + reliability weight x (1 - answered share of offers, 90 days).
+    dispatch_weight_load: float = Field(default=0.5, ge=0)
+    dispatch_weight_reliability: float = Field(default=2.0, ge=0)
+    # The in-memory candidate index (brigades.dispatch.index) is rebuilt from the database when
+    # older than this; offers are re-checked in the database, so it may be a little stale.
+    dispatch_index_max_age_seconds: float = Field(default=30.0, ge=0)
+    # Plan jointly (min-cost matching) when an incident has at least this many tasks to offer.
+    dispatch_joint_min_tasks: int = Field(default=2, ge=2)
+    # An assignment not finished this long after its task's window raises an alarm.
+    dispatch_overdue_minutes: int = Field(default=60, ge=1)
     # Bulk task import (CSV): the largest file and the most rows one import may hold.
     task_import_max_bytes: int = 10 * 1024 * 1024
     task_import_max_rows: int = 50_000
@@ -129,6 +149,20 @@ class Settings(BaseSettings):
 
     # Privacy: clients' addresses are purged this many days after their incident closed.
     client_address_retention_days: int = Field(default=30, ge=0)
+
+    # Peacetime readiness (brigades.readiness): "ben je nog beschikbaar?" every interval days,
+    # up to reminders reminders that many days apart, then dormant; at most daily_budget
+    # re-confirmation SMS per (Amsterdam) day so sends spread over days under the rate limits.
+    reconfirm_interval_days: int = Field(default=182, ge=7)
+    reconfirm_reminders: int = Field(default=2, ge=0, le=5)
+    reconfirm_reminder_days: int = Field(default=7, ge=1)
+    reconfirm_daily_budget: int = Field(default=500, ge=0)
+    # Evidence and VOG expiry warnings go out this many days ahead.
+    expiry_warning_days: int = Field(default=30, ge=1)
+
+    # The dashboard map draws boundaries from the reference data without tiles; a deployment
+    # with internet may add a tile layer (e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png").
+    map_tile_url: str | None = Field(default=None, max_length=300)
 
     demo_volunteers: int = 3000
     demo_region: str = "VR09"

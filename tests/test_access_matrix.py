@@ -35,8 +35,14 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlmodel import Session
 
+from brigades import clock
 from brigades.accounts.models import Role, TokenKind
 from brigades.app import create_app
+from brigades.conversation.models import InboxItem
+from brigades.dispatch.models import AlertKind, DispatchAlert, MutualAid, RollCall
+from brigades.drills.models import Drill, DrillRun, DrillType
+from brigades.readiness.models import TrainingModule
+from notifications.models import InboundMessage
 from tests.accounts.factories import (
     COOKIE_DOMAIN,
     bearer,
@@ -108,6 +114,13 @@ INCIDENT_RUNNERS = roles(*_RUNNERS)
 INCIDENT_RUNNERS_SCOPED = roles(*_RUNNERS, scoped=True)
 TASK_CREATORS_SCOPED = roles(*_RUNNERS, Role.CARE_ORGANISATION, scoped=True)
 STAFF_SCOPED = roles(*Role, scoped=True)
+# Readiness (brigades.readiness.deps).
+READINESS_READERS = roles(*(r for r in Role if r is not Role.CARE_ORGANISATION))
+TARGET_SETTERS = roles(Role.ADMINISTRATOR, Role.REGIONAL_COORDINATOR)
+RECRUITERS = roles(Role.ADMINISTRATOR, Role.RECRUITER)
+# Drills (brigades.drills.service.DRILL_ROLES).
+DRILL_LEADERS = roles(Role.DRILL_LEAD, Role.REGIONAL_COORDINATOR)
+DRILL_LEADERS_SCOPED = roles(Role.DRILL_LEAD, Role.REGIONAL_COORDINATOR, scoped=True)
 
 MATRIX: dict[str, Access] = {
     # Framework: API documentation and static files.
@@ -163,6 +176,8 @@ MATRIX: dict[str, Access] = {
     "GET /mijn/gegevens": VOLUNTEER_ONLY,
     "GET /mijn/verwijderen": VOLUNTEER_ONLY,
     "POST /mijn/verwijderen": VOLUNTEER_ONLY,
+    "POST /mijn/aanbod/{offer_id}/{answer}": VOLUNTEER_ONLY,
+    "POST /mijn/inzet/{assignment_id}/{step}": VOLUNTEER_ONLY,
     # Staff login (API).
     "POST /api/v1/auth/token": PUBLIC,
     "POST /api/v1/auth/revoke": STAFF,
@@ -274,6 +289,89 @@ MATRIX: dict[str, Access] = {
     "GET /beheer/koppeling": roles(Role.CARE_ORGANISATION),
     "POST /beheer/koppeling": roles(Role.CARE_ORGANISATION),
     "POST /beheer/koppeling/sleutel": roles(Role.CARE_ORGANISATION),
+    # Peacetime readiness (brigades.readiness): figures for staff but care organisations, targets
+    # for regional coordinators, trainings for those who coordinate volunteers, the care-work
+    # list for recruiters; a volunteer's record and statements; public statement verification.
+    "GET /api/v1/readiness": READINESS_READERS,
+    "GET /api/v1/readiness/export.csv": READINESS_READERS,
+    "GET /api/v1/readiness/pc4.geojson": READINESS_READERS,
+    "GET /api/v1/care-interest": RECRUITERS,
+    "GET /beheer/paraatheid": READINESS_READERS,
+    "GET /beheer/paraatheid.csv": READINESS_READERS,
+    "GET /beheer/paraatheid/doelen": TARGET_SETTERS,
+    "POST /beheer/paraatheid/doelen": TARGET_SETTERS,
+    "GET /beheer/trainingen": VETTERS,
+    "POST /beheer/trainingen": VETTERS,
+    "GET /beheer/trainingen/{module_id}": VETTERS_SCOPED,
+    "POST /beheer/trainingen/{module_id}/deelname": VETTERS_SCOPED,
+    "POST /beheer/trainingen/{module_id}/presentielijst": VETTERS_SCOPED,
+    "GET /beheer/zorgwerk": RECRUITERS,
+    "GET /beheer/zorgwerk.csv": RECRUITERS,
+    "GET /mijn/inzet": VOLUNTEER_ONLY,
+    "POST /mijn/nog-beschikbaar": VOLUNTEER_ONLY,
+    "POST /mijn/praktijkverklaring": VOLUNTEER_ONLY,
+    "GET /mijn/praktijkverklaring/{statement_id}": VOLUNTEER_ONLY,
+    "POST /mijn/zorgwerk": VOLUNTEER_ONLY,
+    "POST /mijn/zorgwerk/intrekken": VOLUNTEER_ONLY,
+    "GET /verklaring": PUBLIC,
+    "GET /verklaring/{code}": PUBLIC,  # a care employer checks a code; invalid codes are 404
+    # Coordinators' dispatch tools (brigades.dispatch.routes/pages): followers of an incident
+    # read, those who run it act; a mutual-aid request is reached by both of its regions.
+    "GET /api/v1/incidents/{incident_id}/roll-calls/preview": INCIDENT_RUNNERS_SCOPED,
+    "POST /api/v1/incidents/{incident_id}/roll-calls": INCIDENT_RUNNERS_SCOPED,
+    "GET /api/v1/incidents/{incident_id}/roll-calls": INCIDENT_READERS_SCOPED,
+    "GET /api/v1/incidents/{incident_id}/roll-calls/{roll_call_id}": INCIDENT_READERS_SCOPED,
+    "POST /api/v1/incidents/{incident_id}/roll-calls/{roll_call_id}/close": (
+        INCIDENT_RUNNERS_SCOPED
+    ),
+    "POST /api/v1/incidents/{incident_id}/mutual-aid": INCIDENT_RUNNERS_SCOPED,
+    "GET /api/v1/incidents/{incident_id}/mutual-aid": INCIDENT_READERS_SCOPED,
+    "GET /api/v1/mutual-aid": INCIDENT_READERS,
+    "POST /api/v1/mutual-aid/{aid_id}/approve": INCIDENT_RUNNERS_SCOPED,
+    "POST /api/v1/mutual-aid/{aid_id}/decline": INCIDENT_RUNNERS_SCOPED,
+    "POST /api/v1/mutual-aid/{aid_id}/withdraw": INCIDENT_RUNNERS_SCOPED,
+    "GET /api/v1/incidents/{incident_id}/alerts": INCIDENT_READERS_SCOPED,
+    "POST /api/v1/incidents/{incident_id}/alerts/{alert_id}/acknowledge": INCIDENT_RUNNERS_SCOPED,
+    "POST /api/v1/tasks/{task_id}/reoffer": INCIDENT_RUNNERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/inzet": INCIDENT_READERS_SCOPED,
+    "POST /beheer/incidenten/{incident_id}/oproep": INCIDENT_RUNNERS_SCOPED,
+    "POST /beheer/incidenten/{incident_id}/oproep/{roll_call_id}/sluiten": INCIDENT_RUNNERS_SCOPED,
+    "POST /beheer/incidenten/{incident_id}/meldingen/{alert_id}/gezien": INCIDENT_RUNNERS_SCOPED,
+    "POST /beheer/incidenten/{incident_id}/onderlinge-hulp": INCIDENT_RUNNERS_SCOPED,
+    "GET /beheer/onderlinge-hulp": INCIDENT_READERS,
+    "POST /beheer/onderlinge-hulp/{aid_id}/goedkeuren": INCIDENT_RUNNERS_SCOPED,
+    "POST /beheer/onderlinge-hulp/{aid_id}/afwijzen": INCIDENT_RUNNERS_SCOPED,
+    "POST /beheer/onderlinge-hulp/{aid_id}/intrekken": INCIDENT_RUNNERS_SCOPED,
+    "POST /beheer/taken/{task_id}/opnieuw-aanbieden": INCIDENT_RUNNERS_SCOPED,
+    "POST /beheer/taken/{task_id}/straal-vergroten": INCIDENT_RUNNERS_SCOPED,
+    # The coordinator's dashboard (brigades.dashboard): followers of an incident read it and its
+    # exports; call lists and the inbox (phone numbers, texts) for those who coordinate volunteers.
+    "GET /beheer/incidenten/{incident_id}/dashboard": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/dashboard/taken": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/dashboard/live.json": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/dashboard/gebied.geojson": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/dashboard/kaart.geojson": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/dashboard/vrijwilligers.geojson": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/dashboard/dekking": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/sitrap": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/sitrap.csv": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/export/taken.csv": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/export/taken.geojson": INCIDENT_READERS_SCOPED,
+    "GET /beheer/incidenten/{incident_id}/export/cijfers.csv": INCIDENT_READERS_SCOPED,
+    "GET /beheer/steunpunten/{support_point_id}/bellijst": VETTERS_SCOPED,
+    "GET /beheer/inbox": VETTERS,
+    "POST /beheer/inbox/{item_id}/afgehandeld": VETTERS_SCOPED,
+    "POST /beheer/inbox/{item_id}/antwoord": VETTERS_SCOPED,
+    # Drills (brigades.drills.pages): drill leads and regional coordinators, in their regions.
+    "GET /beheer/oefeningen": DRILL_LEADERS,
+    "POST /beheer/oefeningen/simulatie": DRILL_LEADERS,
+    "POST /beheer/oefeningen/oproep": DRILL_LEADERS,
+    "POST /beheer/oefeningen/live": DRILL_LEADERS,
+    "GET /beheer/oefeningen/vergelijk": DRILL_LEADERS,
+    "GET /beheer/oefeningen/evaluaties/{run_id}": DRILL_LEADERS_SCOPED,
+    "GET /beheer/oefeningen/evaluaties/{run_id}/{name}": DRILL_LEADERS_SCOPED,
+    "GET /beheer/oefeningen/{drill_id}": DRILL_LEADERS_SCOPED,
+    "POST /beheer/oefeningen/{drill_id}/evaluatie": DRILL_LEADERS_SCOPED,
 }
 
 
@@ -304,6 +402,19 @@ def _vr13_check(session: Session) -> str:
     return str(check.id)
 
 
+def _vr13_training(session: Session) -> str:
+    module = TrainingModule(
+        vr_code="VR13",
+        title="Tillen en verplaatsen",
+        skill_code="lichte_persoonlijke_verzorging",
+        created_by_label="test",
+        created_at=clock.now(),
+    )
+    session.add(module)
+    session.commit()
+    return str(module.id)
+
+
 def _vr13_user(session: Session) -> str:
     return str(make_user(session, role=Role.VIEWER, vr_codes=("VR13",)).id)
 
@@ -311,6 +422,89 @@ def _vr13_user(session: Session) -> str:
 def _vr13_token(session: Session) -> str:
     user = make_user(session, role=Role.VIEWER, vr_codes=("VR13",))
     return str(make_token(session, user)[1].id)
+
+
+def _vr13_roll_call(session: Session) -> str:
+    incident = make_incident(session, vr_code="VR13")
+    now = clock.now()
+    roll_call = RollCall(
+        incident_id=incident.id or 0, vr_code="VR13", hours=72, opened_at=now, ends_at=now
+    )
+    session.add(roll_call)
+    session.commit()
+    return str(roll_call.id)
+
+
+def _vr13_alert(session: Session) -> str:
+    incident = make_incident(session, vr_code="VR13")
+    alert = DispatchAlert(
+        incident_id=incident.id or 0,
+        vr_code="VR13",
+        kind=AlertKind.UNFILLABLE,
+        message="Taak 1: niemand gevonden",
+        created_at=clock.now(),
+    )
+    session.add(alert)
+    session.commit()
+    return str(alert.id)
+
+
+def _vr13_aid(session: Session) -> str:
+    # Between two regions neither of which is the test users' (VR09).
+    incident = make_incident(session, vr_code="VR13")
+    aid = MutualAid(
+        incident_id=incident.id or 0,
+        requesting_vr_code="VR13",
+        helping_vr_code="VR12",
+        requested_at=clock.now(),
+    )
+    session.add(aid)
+    session.commit()
+    return str(aid.id)
+
+
+def _vr13_inbox_item(session: Session) -> str:
+    point = make_support_point(session, vr_code="VR13")
+    volunteer = make_volunteer(session, point=point, vr_code="VR13")
+    inbound = InboundMessage(
+        provider="console",
+        provider_sid=secrets.token_hex(8),
+        from_number=volunteer.phone or "",
+        body="ik ben ziek",
+        received_at=clock.now(),
+    )
+    session.add(inbound)
+    session.flush()
+    item = InboxItem(
+        support_point_id=point.id,
+        volunteer_id=volunteer.id or 0,
+        inbound_message_id=inbound.id or 0,
+        body=inbound.body,
+        created_at=clock.now(),
+    )
+    session.add(item)
+    session.commit()
+    return str(item.id)
+
+
+def _vr13_drill(session: Session) -> str:
+    drill = Drill(
+        vr_code="VR13",
+        type=DrillType.SIMULATED,
+        scenario="klein",
+        name="Oefening VR13",
+        created_at=clock.now(),
+    )
+    session.add(drill)
+    session.commit()
+    return str(drill.id)
+
+
+def _vr13_drill_run(session: Session) -> str:
+    run = DrillRun(drill_id=int(_vr13_drill(session)), created_at=clock.now(), report_json="{}")
+    session.add(run)
+    session.commit()
+    return str(run.id)
 
 
 # Path parameter → a factory creating the object (in VR13) and returning the path value.
@@ -324,6 +518,21 @@ PATH_VALUES: dict[str, Callable[[Session], str]] = {
     "incident_id": _vr13_incident,
     "task_id": _vr13_task,
     "import_id": _vr13_import,
+    "module_id": _vr13_training,
+    "statement_id": lambda session: "1",
+    "code": lambda session: "1-AAAAAAAAAAAAAAAA",
+    "roll_call_id": _vr13_roll_call,
+    "alert_id": _vr13_alert,
+    "aid_id": _vr13_aid,
+    "offer_id": lambda session: "1",
+    "answer": lambda session: "ja",
+    "assignment_id": lambda session: "1",
+    "step": lambda session: "klaar",
+    "support_point_id": lambda session: str(make_support_point(session, vr_code="VR13").id),
+    "item_id": _vr13_inbox_item,
+    "drill_id": _vr13_drill,
+    "run_id": _vr13_drill_run,
+    "name": lambda session: "samenvatting.csv",
 }
 
 # Where a refused caller may be sent: a login step (staff or volunteer), or the beheer start.

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:02:35.509614
+Create Date: 2026-11-23 14:29:37.605075
 """
 
 from collections.abc import Sequence
@@ -82,6 +82,13 @@ def upgrade() -> None:
     with op.batch_alter_table("inbound_message", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_inbound_message_from_number"), ["from_number"], unique=False
+        )
+        batch_op.create_index(
+            "ix_inbound_message_unhandled",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("handled_at IS NULL"),
+            sqlite_where=sa.text("handled_at IS NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_inbound_message_volunteer_id"), ["volunteer_id"], unique=False
@@ -196,6 +203,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_rate_limit_bucket")),
     )
     op.create_table(
+        "reconfirmation_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("sms_sent", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_reconfirmation_day")),
+    )
+    op.create_table(
         "skill",
         sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("name_nl", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -295,6 +308,7 @@ def upgrade() -> None:
                 "care_organisation",
                 "drill_lead",
                 "viewer",
+                "recruiter",
                 name="role",
                 native_enum=False,
                 length=32,
@@ -338,6 +352,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_app_user_role"), ["role"], unique=False)
 
     op.create_table(
+        "readiness_target",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column("skill_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("per_10k", sa.Float(), nullable=False),
+        sa.Column("set_by_label", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column(
+            "updated_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["skill_code"], ["skill.code"], name=op.f("fk_readiness_target_skill_code_skill")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_readiness_target")),
+        sa.UniqueConstraint(
+            "vr_code", "skill_code", name=op.f("uq_readiness_target_vr_code_skill_code")
+        ),
+    )
+    with op.batch_alter_table("readiness_target", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_readiness_target_vr_code"), ["vr_code"], unique=False)
+
+    op.create_table(
         "task_type_skill",
         sa.Column("task_type_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("skill_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -352,6 +387,26 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("task_type_code", "skill_code", name=op.f("pk_task_type_skill")),
     )
+    op.create_table(
+        "training_module",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("skill_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("validity_months", sa.Integer(), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_by_label", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column(
+            "created_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["skill_code"], ["skill.code"], name=op.f("fk_training_module_skill_code_skill")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_training_module")),
+    )
+    with op.batch_alter_table("training_module", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_training_module_vr_code"), ["vr_code"], unique=False)
+
     op.create_table(
         "volunteer",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -501,6 +556,44 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_api_token_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "attendance_list",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("module_id", sa.Integer(), nullable=False),
+        sa.Column("vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column("trainer_name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("held_on", sa.Date(), nullable=False),
+        sa.Column("filename", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("file_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("all_or_nothing", sa.Boolean(), nullable=False),
+        sa.Column("total_rows", sa.Integer(), nullable=False),
+        sa.Column("imported_rows", sa.Integer(), nullable=False),
+        sa.Column("errors", sa.JSON(), nullable=True),
+        sa.Column("uploaded_by_user_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "uploaded_by_label", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False
+        ),
+        sa.Column(
+            "uploaded_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["module_id"],
+            ["training_module.id"],
+            name=op.f("fk_attendance_list_module_id_training_module"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_attendance_list_uploaded_by_user_id_app_user"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attendance_list")),
+    )
+    with op.batch_alter_table("attendance_list", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_attendance_list_module_id"), ["module_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_attendance_list_vr_code"), ["vr_code"], unique=False)
+
+    op.create_table(
         "availability_window",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("volunteer_id", sa.Integer(), nullable=False),
@@ -525,6 +618,57 @@ def upgrade() -> None:
     with op.batch_alter_table("availability_window", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_availability_window_volunteer_id"), ["volunteer_id"], unique=False
+        )
+
+    op.create_table(
+        "care_interest",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("volunteer_id", sa.Integer(), nullable=False),
+        sa.Column("consent_version", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column(
+            "opted_in_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("revoked_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["volunteer_id"],
+            ["volunteer.id"],
+            name=op.f("fk_care_interest_volunteer_id_volunteer"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_interest")),
+        sa.UniqueConstraint("volunteer_id", name=op.f("uq_care_interest_volunteer_id")),
+    )
+    op.create_table(
+        "expiry_warning",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("volunteer_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("vog", "evidence", name="expirywarningkind", native_enum=False, length=24),
+            nullable=False,
+        ),
+        sa.Column("subject_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "expires_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("sent_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["volunteer_id"],
+            ["volunteer.id"],
+            name=op.f("fk_expiry_warning_volunteer_id_volunteer"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_expiry_warning")),
+        sa.UniqueConstraint(
+            "kind",
+            "subject_id",
+            "expires_at",
+            name=op.f("uq_expiry_warning_kind_subject_id_expires_at"),
+        ),
+    )
+    with op.batch_alter_table("expiry_warning", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_expiry_warning_volunteer_id"), ["volunteer_id"], unique=False
         )
 
     op.create_table(
@@ -704,6 +848,29 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "practice_statement",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("volunteer_id", sa.Integer(), nullable=True),
+        sa.Column("nonce", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("holder_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.Column("summary", sa.JSON(), nullable=True),
+        sa.Column("content_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("issued_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("erased_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["volunteer_id"],
+            ["volunteer.id"],
+            name=op.f("fk_practice_statement_volunteer_id_volunteer"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_practice_statement")),
+    )
+    with op.batch_alter_table("practice_statement", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_practice_statement_volunteer_id"), ["volunteer_id"], unique=False
+        )
+
+    op.create_table(
         "question",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("volunteer_id", sa.Integer(), nullable=False),
@@ -714,6 +881,7 @@ def upgrade() -> None:
                 "offer",
                 "roll_call",
                 "reconfirmation",
+                "assignment",
                 name="questionkind",
                 native_enum=False,
                 length=24,
@@ -883,6 +1051,56 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_session_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "drill",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column(
+            "type",
+            sa.Enum(
+                "roll_call", "live", "simulated", name="drilltype", native_enum=False, length=24
+            ),
+            nullable=False,
+        ),
+        sa.Column("incident_id", sa.Integer(), nullable=True),
+        sa.Column("scenario", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("caps_shared", sa.Boolean(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "planned",
+                "running",
+                "done",
+                "failed",
+                name="drillstate",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column("progress", sa.Float(), nullable=False),
+        sa.Column("progress_note", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("lead_user_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "created_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("started_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "finished_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incident.id"], name=op.f("fk_drill_incident_id_incident")
+        ),
+        sa.ForeignKeyConstraint(
+            ["lead_user_id"], ["app_user.id"], name=op.f("fk_drill_lead_user_id_app_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_drill")),
+    )
+    with op.batch_alter_table("drill", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_drill_incident_id"), ["incident_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_drill_vr_code"), ["vr_code"], unique=False)
+
+    op.create_table(
         "incident_gemeente",
         sa.Column("incident_id", sa.Integer(), nullable=False),
         sa.Column("gm_code", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
@@ -896,6 +1114,154 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("incident_gemeente", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_incident_gemeente_gm_code"), ["gm_code"], unique=False)
+
+    op.create_table(
+        "mutual_aid",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("requesting_vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column("helping_vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column("skill_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "requested",
+                "approved",
+                "declined",
+                "withdrawn",
+                name="mutualaidstate",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+        sa.Column("requested_by_user_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "requested_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("decided_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("decided_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["decided_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_mutual_aid_decided_by_user_id_app_user"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incident.id"], name=op.f("fk_mutual_aid_incident_id_incident")
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_mutual_aid_requested_by_user_id_app_user"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["skill_code"], ["skill.code"], name=op.f("fk_mutual_aid_skill_code_skill")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mutual_aid")),
+    )
+    with op.batch_alter_table("mutual_aid", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_mutual_aid_helping_vr_code"), ["helping_vr_code"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_mutual_aid_incident_id"), ["incident_id"], unique=False
+        )
+
+    op.create_table(
+        "reconfirmation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("volunteer_id", sa.Integer(), nullable=False),
+        sa.Column("vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=True),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "asked",
+                "confirmed",
+                "declined",
+                "dormant",
+                "revived",
+                "cancelled",
+                name="reconfirmationstate",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column("question_id", sa.Integer(), nullable=True),
+        sa.Column("interval_days", sa.Integer(), nullable=False),
+        sa.Column("by_sms", sa.Boolean(), nullable=False),
+        sa.Column("asked_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("reminders_sent", sa.Integer(), nullable=False),
+        sa.Column(
+            "last_sent_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "answered_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "channel",
+            sa.Enum("sms", "web", name="reconfirmationchannel", native_enum=False, length=24),
+            nullable=True,
+        ),
+        sa.ForeignKeyConstraint(
+            ["question_id"],
+            ["question.id"],
+            name=op.f("fk_reconfirmation_question_id_question"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["volunteer_id"],
+            ["volunteer.id"],
+            name=op.f("fk_reconfirmation_volunteer_id_volunteer"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reconfirmation")),
+    )
+    with op.batch_alter_table("reconfirmation", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reconfirmation_asked_at"), ["asked_at"], unique=False)
+        batch_op.create_index(
+            "ix_reconfirmation_state_last_sent", ["state", "last_sent_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_reconfirmation_volunteer_id"), ["volunteer_id"], unique=False
+        )
+
+    op.create_table(
+        "roll_call",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum("open", "closed", name="rollcallstate", native_enum=False, length=24),
+            nullable=False,
+        ),
+        sa.Column("hours", sa.Integer(), nullable=False),
+        sa.Column("recipients", sa.Integer(), nullable=False),
+        sa.Column("sent", sa.Integer(), nullable=False),
+        sa.Column("last_volunteer_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "sending_done_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("drill", sa.Boolean(), nullable=False),
+        sa.Column("created_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("opened_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_roll_call_created_by_user_id_app_user"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incident.id"], name=op.f("fk_roll_call_incident_id_incident")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_roll_call")),
+    )
+    with op.batch_alter_table("roll_call", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_roll_call_incident_id"), ["incident_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_roll_call_vr_code"), ["vr_code"], unique=False)
 
     op.create_table(
         "task_import",
@@ -962,6 +1328,66 @@ def upgrade() -> None:
             batch_op.f("ix_task_import_incident_id"), ["incident_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_task_import_vr_code"), ["vr_code"], unique=False)
+
+    op.create_table(
+        "training_completion",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("module_id", sa.Integer(), nullable=False),
+        sa.Column("volunteer_id", sa.Integer(), nullable=False),
+        sa.Column("completed_on", sa.Date(), nullable=False),
+        sa.Column("trainer_name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column(
+            "method",
+            sa.Enum(
+                "in_person",
+                "attendance_list",
+                name="completionmethod",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column("attendance_list_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "valid_until", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "recorded_by_label", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False
+        ),
+        sa.Column(
+            "recorded_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["attendance_list_id"],
+            ["attendance_list.id"],
+            name=op.f("fk_training_completion_attendance_list_id_attendance_list"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["module_id"],
+            ["training_module.id"],
+            name=op.f("fk_training_completion_module_id_training_module"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["volunteer_id"],
+            ["volunteer.id"],
+            name=op.f("fk_training_completion_volunteer_id_volunteer"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_training_completion")),
+        sa.UniqueConstraint(
+            "module_id",
+            "volunteer_id",
+            "completed_on",
+            name=op.f("uq_training_completion_module_id_volunteer_id_completed_on"),
+        ),
+    )
+    with op.batch_alter_table("training_completion", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_training_completion_module_id"), ["module_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_training_completion_volunteer_id"), ["volunteer_id"], unique=False
+        )
 
     op.create_table(
         "vetting_check",
@@ -1164,6 +1590,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_care_task_vr_code"), ["vr_code"], unique=False)
 
     op.create_table(
+        "drill_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("drill_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("wall_seconds", sa.Float(), nullable=True),
+        sa.Column("report_json", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["drill_id"], ["drill.id"], name=op.f("fk_drill_run_drill_id_drill")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_drill_run")),
+    )
+    with op.batch_alter_table("drill_run", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_drill_run_drill_id"), ["drill_id"], unique=False)
+
+    op.create_table(
         "offer",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("task_id", sa.Integer(), nullable=False),
@@ -1266,6 +1709,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_task_callback_task_id"), ["task_id"], unique=False)
 
     op.create_table(
+        "task_dispatch",
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("radius_km", sa.Float(), nullable=False),
+        sa.Column("waves", sa.Integer(), nullable=False),
+        sa.Column("offers_sent", sa.Integer(), nullable=False),
+        sa.Column("due_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "last_wave_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "updated_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incident.id"], name=op.f("fk_task_dispatch_incident_id_incident")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["care_task.id"],
+            name=op.f("fk_task_dispatch_task_id_care_task"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("task_id", name=op.f("pk_task_dispatch")),
+    )
+    with op.batch_alter_table("task_dispatch", schema=None) as batch_op:
+        batch_op.create_index("ix_task_dispatch_due", ["due_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_task_dispatch_incident_id"), ["incident_id"], unique=False
+        )
+
+    op.create_table(
         "assignment",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("task_id", sa.Integer(), nullable=False),
@@ -1321,16 +1795,88 @@ def upgrade() -> None:
             batch_op.f("ix_assignment_volunteer_id"), ["volunteer_id"], unique=False
         )
 
+    op.create_table(
+        "dispatch_alert",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("vr_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "unfillable",
+                "overdue",
+                "cancelled_by_volunteer",
+                "problem",
+                name="alertkind",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("assignment_id", sa.Integer(), nullable=True),
+        sa.Column("message", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.Column(
+            "created_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "acknowledged_at", notifications.sqltypes.AwareDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("acknowledged_by_user_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["acknowledged_by_user_id"],
+            ["app_user.id"],
+            name=op.f("fk_dispatch_alert_acknowledged_by_user_id_app_user"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["assignment_id"],
+            ["assignment.id"],
+            name=op.f("fk_dispatch_alert_assignment_id_assignment"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incident.id"], name=op.f("fk_dispatch_alert_incident_id_incident")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["care_task.id"],
+            name=op.f("fk_dispatch_alert_task_id_care_task"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dispatch_alert")),
+    )
+    with op.batch_alter_table("dispatch_alert", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_dispatch_alert_assignment_id"), ["assignment_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_dispatch_alert_open", ["incident_id", "acknowledged_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_dispatch_alert_task_id"), ["task_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_dispatch_alert_vr_code"), ["vr_code"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("dispatch_alert", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dispatch_alert_vr_code"))
+        batch_op.drop_index(batch_op.f("ix_dispatch_alert_task_id"))
+        batch_op.drop_index("ix_dispatch_alert_open")
+        batch_op.drop_index(batch_op.f("ix_dispatch_alert_assignment_id"))
+
+    op.drop_table("dispatch_alert")
     with op.batch_alter_table("assignment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_assignment_volunteer_id"))
         batch_op.drop_index("ix_assignment_task_state")
 
     op.drop_table("assignment")
+    with op.batch_alter_table("task_dispatch", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_task_dispatch_incident_id"))
+        batch_op.drop_index("ix_task_dispatch_due")
+
+    op.drop_table("task_dispatch")
     with op.batch_alter_table("task_callback", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_task_callback_task_id"))
         batch_op.drop_index(batch_op.f("ix_task_callback_organisation_id"))
@@ -1342,6 +1888,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_offer_task_state")
 
     op.drop_table("offer")
+    with op.batch_alter_table("drill_run", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_drill_run_drill_id"))
+
+    op.drop_table("drill_run")
     with op.batch_alter_table("care_task", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_care_task_vr_code"))
         batch_op.drop_index(batch_op.f("ix_care_task_organisation_id"))
@@ -1356,15 +1906,41 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_vetting_check_checked_by_user_id"))
 
     op.drop_table("vetting_check")
+    with op.batch_alter_table("training_completion", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_training_completion_volunteer_id"))
+        batch_op.drop_index(batch_op.f("ix_training_completion_module_id"))
+
+    op.drop_table("training_completion")
     with op.batch_alter_table("task_import", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_task_import_vr_code"))
         batch_op.drop_index(batch_op.f("ix_task_import_incident_id"))
 
     op.drop_table("task_import")
+    with op.batch_alter_table("roll_call", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_roll_call_vr_code"))
+        batch_op.drop_index(batch_op.f("ix_roll_call_incident_id"))
+
+    op.drop_table("roll_call")
+    with op.batch_alter_table("reconfirmation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reconfirmation_volunteer_id"))
+        batch_op.drop_index("ix_reconfirmation_state_last_sent")
+        batch_op.drop_index(batch_op.f("ix_reconfirmation_asked_at"))
+
+    op.drop_table("reconfirmation")
+    with op.batch_alter_table("mutual_aid", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mutual_aid_incident_id"))
+        batch_op.drop_index(batch_op.f("ix_mutual_aid_helping_vr_code"))
+
+    op.drop_table("mutual_aid")
     with op.batch_alter_table("incident_gemeente", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_incident_gemeente_gm_code"))
 
     op.drop_table("incident_gemeente")
+    with op.batch_alter_table("drill", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_drill_vr_code"))
+        batch_op.drop_index(batch_op.f("ix_drill_incident_id"))
+
+    op.drop_table("drill")
     with op.batch_alter_table("web_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_session_user_id"))
 
@@ -1388,6 +1964,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_question_subject")
 
     op.drop_table("question")
+    with op.batch_alter_table("practice_statement", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_practice_statement_volunteer_id"))
+
+    op.drop_table("practice_statement")
     with op.batch_alter_table("phone_verification", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_phone_verification_volunteer_id"))
 
@@ -1407,10 +1987,20 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inbox_item_support_point_state")
 
     op.drop_table("inbox_item")
+    with op.batch_alter_table("expiry_warning", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_expiry_warning_volunteer_id"))
+
+    op.drop_table("expiry_warning")
+    op.drop_table("care_interest")
     with op.batch_alter_table("availability_window", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_availability_window_volunteer_id"))
 
     op.drop_table("availability_window")
+    with op.batch_alter_table("attendance_list", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_attendance_list_vr_code"))
+        batch_op.drop_index(batch_op.f("ix_attendance_list_module_id"))
+
+    op.drop_table("attendance_list")
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_token_user_id"))
 
@@ -1427,7 +2017,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_volunteer_gm_code"))
 
     op.drop_table("volunteer")
+    with op.batch_alter_table("training_module", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_training_module_vr_code"))
+
+    op.drop_table("training_module")
     op.drop_table("task_type_skill")
+    with op.batch_alter_table("readiness_target", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_readiness_target_vr_code"))
+
+    op.drop_table("readiness_target")
     with op.batch_alter_table("app_user", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_app_user_role"))
 
@@ -1440,6 +2038,7 @@ def downgrade() -> None:
     op.drop_table("support_point")
     op.drop_table("sms_sender_rate")
     op.drop_table("skill")
+    op.drop_table("reconfirmation_day")
     op.drop_table("rate_limit_bucket")
     with op.batch_alter_table("outbox_suspected_duplicate", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_suspected_duplicate_outbox_id"))
@@ -1454,6 +2053,11 @@ def downgrade() -> None:
     op.drop_table("outbox_message")
     with op.batch_alter_table("inbound_message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbound_message_volunteer_id"))
+        batch_op.drop_index(
+            "ix_inbound_message_unhandled",
+            postgresql_where=sa.text("handled_at IS NULL"),
+            sqlite_where=sa.text("handled_at IS NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_inbound_message_from_number"))
 
     op.drop_table("inbound_message")
