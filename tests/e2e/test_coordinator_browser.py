@@ -120,7 +120,10 @@ def test_coordinator_opens_an_incident_and_imports_tasks(
         body = page.content()
         for reference in ("BR-1", "BR-2", "BR-3"):
             assert reference in body
-        assert "Open: 3" in body
+        # The dispatcher takes new tasks at once (no volunteers here: they become unfillable),
+        # so the three are counted in whatever state the page shows them.
+        counted = re.findall(r"(Open|Wordt aangeboden|Niet te bezetten): (\d+)", body)
+        assert sum(int(n) for _, n in counted) == 3, counted
         page.screenshot(path=str(tmp_path / "incident-met-taken.png"), full_page=True)
 
     engine = make_engine(fresh_database)
