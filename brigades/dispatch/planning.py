@@ -9,7 +9,6 @@ the volunteers the plan gave it (re-checked in the database as always).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -78,9 +77,7 @@ def plan_jointly(
         dispatch = repository.dispatch_of(session, task_id)
         if task is None or dispatch is None or task.state not in service.DISPATCHABLE:
             continue
-        slots = service.open_slots(session, task)
-        pending = len(repository.pending_offers(session, task_id))
-        wanted = math.ceil(level.wave_factor * slots) - pending
+        _, _, wanted = service.offers_wanted(session, task, wave_factor=level.wave_factor)
         if wanted <= 0:
             continue
         needs = eligibility.needs_of(session, task)

@@ -125,6 +125,14 @@ def open_slots(session: Session, task: CareTask) -> int:
     return max(task.slots - len(repository.live_assignments(session, task.id)), 0)
 
 
+def offers_wanted(session: Session, task: CareTask, *, wave_factor: float) -> tuple[int, int, int]:
+    """(open slots, pending offers, offers still to send): ceil(k·slots) minus those pending."""
+    assert task.id is not None
+    slots = open_slots(session, task)
+    pending = len(repository.pending_offers(session, task.id))
+    return slots, pending, math.ceil(wave_factor * slots) - pending
+
+
 def offer_expiry(settings: Settings, incident: Incident, task: CareTask) -> timedelta:
     """How long an offer stays open: the level's expiry, shorter for urgent tasks."""
     minutes = levels.dispatch_settings(settings, incident.level).offer_expiry_minutes
@@ -169,10 +177,8 @@ def run_wave(
         return WaveResult(task_id, skipped=f"task {task.state.value}")
     if task.window_end <= now:
         return WaveResult(task_id, skipped="window passed")
-    slots = open_slots(session, task)
-    pending = len(repository.pending_offers(session, task_id))
     level = levels.dispatch_settings(settings, incident.level)
-    wanted = math.ceil(level.wave_factor * slots) - pending
+    slots, pending, wanted = offers_wanted(session, task, wave_factor=level.wave_factor)
     if slots == 0 or wanted <= 0:
         return WaveResult(task_id, radius_km=dispatch.radius_km, skipped="enough offers out")
 

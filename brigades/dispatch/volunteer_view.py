@@ -11,7 +11,14 @@ from brigades import clock
 from brigades.dispatch import repository
 from brigades.dispatch.formatting import when
 from brigades.incidents.models import Incident, IncidentKind
-from brigades.tasks.models import Assignment, AssignmentState, CareTask, OfferState, TaskType
+from brigades.tasks.models import (
+    Assignment,
+    AssignmentState,
+    CareTask,
+    Offer,
+    OfferState,
+    TaskType,
+)
 from brigades.volunteers.models import Volunteer
 
 
@@ -110,7 +117,5 @@ def owns_assignment(session: Session, *, volunteer: Volunteer, assignment_id: in
 
 def owns_offer(session: Session, *, volunteer: Volunteer, offer_id: int) -> bool:
     """Whether the offer was made to this volunteer."""
-    from brigades.tasks.models import Offer
-
     offer = session.get(Offer, offer_id)
     return offer is not None and offer.volunteer_id == volunteer.id
