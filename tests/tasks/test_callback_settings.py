@@ -47,7 +47,9 @@ def test_set_the_callback_and_rotate_the_key_through_the_api(
     rotated = client.post("/api/v1/organisation/callback/rotate-secret", headers=auth).json()
     assert rotated["signing_secret"] != body["signing_secret"]
     actions = session.exec(
-        select(AuditEvent.action).where(col(AuditEvent.object_kind) == "care_organisation")
+        select(AuditEvent.action)
+        .where(col(AuditEvent.object_kind) == "care_organisation")
+        .order_by(col(AuditEvent.id))
     ).all()
     assert actions == ["organisation.callback_changed", "organisation.callback_key_rotated"]
 
