@@ -362,6 +362,8 @@ MATRIX: dict[str, Access] = {
     "GET /beheer/inbox": VETTERS,
     "POST /beheer/inbox/{item_id}/afgehandeld": VETTERS_SCOPED,
     "POST /beheer/inbox/{item_id}/antwoord": VETTERS_SCOPED,
+    "POST /beheer/inbox/meldingen/{alert_id}/afgehandeld": VETTERS_SCOPED,
+    "POST /beheer/inbox/meldingen/{alert_id}/antwoord": VETTERS_SCOPED,
     # Drills (brigades.drills.pages): drill leads and regional coordinators, in their regions.
     "GET /beheer/oefeningen": DRILL_LEADERS,
     "POST /beheer/oefeningen/simulatie": DRILL_LEADERS,

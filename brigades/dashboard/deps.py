@@ -17,6 +17,7 @@ from brigades.volunteers.schemas import MAX_ID
 
 SupportPointId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 # Who sees volunteers' phone numbers on paper and answers their texts: those who coordinate
 # volunteers (a buurtsteunpunt coordinator: their own buurtsteunpunten only).

@@ -1,11 +1,15 @@
-"""The coordinators' inbox: volunteers' SMS texts that matched no word, per buurtsteunpunt,
-and problem reports; marking them handled and replying (through the outbox).
+"""The coordinators' inbox: volunteers' SMS texts that matched no word and the problems they
+reported from their personal page, per buurtsteunpunt; marking them handled and replying
+(through the outbox).
+
+Reach: a text by its sender's region and buurtsteunpunt; a problem report by its incident's
+region and, for a buurtsteunpunt coordinator, the reporter's buurtsteunpunt (another
+buurtsteunpunt's reports are personal matters of people they do not coordinate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -16,9 +20,10 @@ from brigades.audit.service import Actor
 from brigades.conversation import outbound
 from brigades.conversation.models import InboxItem, InboxItemState
 from brigades.dashboard import repository
+from brigades.dispatch.coordination import ALERT_OBJECT
 from brigades.dispatch.models import DispatchAlert
 from brigades.errors import Conflict, InvalidInput, NotFound
-from brigades.incidents.models import Incident
+from brigades.incidents.models import Incident, IncidentKind
 from brigades.settings import Settings
 from brigades.volunteers.models import Volunteer
 from notifications.models import Priority
@@ -27,42 +32,56 @@ INBOX_OBJECT = "inbox_item"
 MAX_REPLY = 320
 MAX_ITEMS = 300
 REPLY_SUBJECT = "inbox_reply"
+PROBLEM_REPLY_SUBJECT = "problem_reply"
 ALREADY_HANDLED = "Dit bericht is al afgehandeld."
+PROBLEM_ALREADY_HANDLED = "Deze melding is al afgehandeld."
+NO_REPORTER = "Bij deze melding hoort geen vrijwilliger meer om te antwoorden."
 CANNOT_TEXT = "Deze vrijwilliger kan geen sms ontvangen (afgemeld of gegevens verwijderd)."
 
 
 @dataclass(frozen=True, slots=True)
+class ProblemReport:
+    """A problem a volunteer reported on an assignment, with its incident."""
+
+    alert: DispatchAlert
+    incident: Incident
+    volunteer: Volunteer | None
+
+
+@dataclass(frozen=True, slots=True)
 class InboxGroup:
-    """The open items of one buurtsteunpunt (or of volunteers without one)."""
+    """The open texts and problem reports of one buurtsteunpunt (or of volunteers without one)."""
 
     support_point_id: int | None
     name: str
-    items: list[tuple[InboxItem, Volunteer]]
+    items: list[tuple[InboxItem, Volunteer]] = field(default_factory=list)
+    problems: list[ProblemReport] = field(default_factory=list)
 
 
 def groups(session: Session, *, scope: AccessScope) -> list[InboxGroup]:
-    """Open inbox items in reach, grouped per buurtsteunpunt (newest first within a group)."""
+    """Open texts and problem reports in reach, grouped per buurtsteunpunt (newest first)."""
     rows = repository.inbox(session, scope, limit=MAX_ITEMS)
-    names = repository.support_point_names(
-        session, {item.support_point_id for item, _ in rows if item.support_point_id is not None}
-    )
-    grouped: dict[int | None, list[tuple[InboxItem, Volunteer]]] = {}
-    for item, volunteer in rows:
-        grouped.setdefault(item.support_point_id, []).append((item, volunteer))
-    found = [
-        InboxGroup(
-            point_id,
-            names.get(point_id, "") if point_id is not None else "Zonder buurtsteunpunt",
-            items,
-        )
-        for point_id, items in grouped.items()
+    reports = [
+        ProblemReport(alert, incident, volunteer)
+        for alert, incident, volunteer in repository.problem_alerts(session, scope, limit=MAX_ITEMS)
     ]
+    grouped: dict[int | None, InboxGroup] = {}
+
+    def group_of(point_id: int | None) -> InboxGroup:
+        return grouped.setdefault(point_id, InboxGroup(point_id, ""))
+
+    for item, volunteer in rows:
+        group_of(item.support_point_id).items.append((item, volunteer))
+    for report in reports:
+        point_id = report.volunteer.support_point_id if report.volunteer else None
+        group_of(point_id).problems.append(report)
+    names = repository.support_point_names(session, {p for p in grouped if p is not None})
+
+    def label(point_id: int | None) -> str:
+        return "Zonder buurtsteunpunt" if point_id is None else names.get(point_id, "")
+
+    found = [replace(g, name=label(g.support_point_id)) for g in grouped.values()]
     return sorted(found, key=lambda g: (g.support_point_id is None, g.name.casefold()))
-
-
-def problems(session: Session, *, scope: AccessScope) -> Sequence[tuple[DispatchAlert, Incident]]:
-    """Open problem reports of volunteers in the scope's regions."""
-    return repository.problem_alerts(session, scope, limit=MAX_ITEMS)
 
 
 def get_item(session: Session, *, scope: AccessScope, item_id: int) -> tuple[InboxItem, Volunteer]:
@@ -119,11 +138,7 @@ def reply(
 ) -> InboxItem:
     """Text the volunteer back (through the outbox) and mark the item handled. Audited."""
     scope.require_write()
-    body = " ".join(text.split())
-    if not body:
-        raise InvalidInput("Schrijf een antwoord.", field="reply")
-    if len(body) > MAX_REPLY:
-        raise InvalidInput(f"Een antwoord is hoogstens {MAX_REPLY} tekens.", field="reply")
+    body = _check_reply(text)
     if item.state is InboxItemState.HANDLED:
         raise Conflict(ALREADY_HANDLED)
     message = outbound.send_sms(
@@ -150,3 +165,101 @@ def reply(
         now=now,
     )
     return mark_handled(session, actor=actor, scope=scope, item=item, volunteer=volunteer, now=now)
+
+
+# --- problem reports ----------------------------------------------------------------------------
+
+
+def get_problem(session: Session, *, scope: AccessScope, alert_id: int) -> ProblemReport:
+    """One problem report the caller reaches (404 otherwise, also for other kinds of alert)."""
+    found = repository.problem_alert(session, alert_id)
+    if found is None:
+        raise NotFound(NOT_FOUND)
+    alert, incident, volunteer = found
+    scope.require_region(alert.vr_code)
+    if not scope.covers_support_point(volunteer.support_point_id if volunteer else None):
+        raise NotFound(NOT_FOUND)
+    return ProblemReport(alert, incident, volunteer)
+
+
+def _check_reply(text: str) -> str:
+    body = " ".join(text.split())
+    if not body:
+        raise InvalidInput("Schrijf een antwoord.", field="reply")
+    if len(body) > MAX_REPLY:
+        raise InvalidInput(f"Een antwoord is hoogstens {MAX_REPLY} tekens.", field="reply")
+    return body
+
+
+def handle_problem(
+    session: Session,
+    *,
+    actor: Actor,
+    scope: AccessScope,
+    report: ProblemReport,
+    now: datetime,
+) -> DispatchAlert:
+    """Mark a problem report handled (it leaves the incident's open alerts too). Audited."""
+    scope.require_write()
+    alert = report.alert
+    if alert.acknowledged_at is not None:
+        raise Conflict(PROBLEM_ALREADY_HANDLED)
+    alert.acknowledged_at = now
+    alert.acknowledged_by_user_id = scope.user_id
+    session.add(alert)
+    audit.record(
+        session,
+        actor=actor,
+        action="problem_report.handled",
+        object_kind=ALERT_OBJECT,
+        object_id=alert.id,
+        vr_code=alert.vr_code,
+        detail={"incident_id": alert.incident_id},
+        now=now,
+    )
+    return alert
+
+
+def reply_problem(
+    session: Session,
+    *,
+    actor: Actor,
+    scope: AccessScope,
+    report: ProblemReport,
+    text: str,
+    now: datetime,
+    settings: Settings,
+) -> DispatchAlert:
+    """Text the reporter back (through the outbox; OEFENING in a drill) and mark the report
+    handled. Audited."""
+    scope.require_write()
+    body = _check_reply(text)
+    if report.alert.acknowledged_at is not None:
+        raise Conflict(PROBLEM_ALREADY_HANDLED)
+    if report.volunteer is None:
+        raise Conflict(NO_REPORTER)
+    message = outbound.send_sms(
+        session,
+        volunteer=report.volunteer,
+        body=body,
+        priority=Priority.NOTICE,
+        subject_kind=PROBLEM_REPLY_SUBJECT,
+        subject_id=report.alert.id,
+        drill=report.incident.kind is IncidentKind.DRILL,
+        now=now,
+        settings=settings,
+    )
+    if message is None:
+        raise Conflict(CANNOT_TEXT)
+    audit.record(
+        session,
+        actor=actor,
+        action="problem_report.replied",
+        object_kind=ALERT_OBJECT,
+        object_id=report.alert.id,
+        vr_code=report.alert.vr_code,
+        # As for texts: the reply is about a person and stays in the outbox, not in the log.
+        detail={"incident_id": report.alert.incident_id, "message_id": message.id},
+        now=now,
+    )
+    return handle_problem(session, actor=actor, scope=scope, report=report, now=now)

@@ -20,6 +20,7 @@ from brigades.accounts.scope import AccessScope
 from brigades.accounts.service import actor_for
 from brigades.dashboard import inbox, paper, service
 from brigades.dashboard.deps import (
+    AlertId,
     BoardQuery,
     BoardQueryDep,
     ItemId,
@@ -54,6 +55,10 @@ LABELS: dict[str, Any] = {
 INBOX_FLASHES = {
     "afgehandeld": "Het bericht is afgehandeld.",
     "beantwoord": "Je antwoord staat klaar om verstuurd te worden; het bericht is afgehandeld.",
+    "melding-afgehandeld": "De melding is afgehandeld.",
+    "melding-beantwoord": (
+        "Je antwoord staat klaar om verstuurd te worden; de melding is afgehandeld."
+    ),
 }
 
 
@@ -280,7 +285,6 @@ def _inbox_page(
         {
             "current_user": user,
             "groups": inbox.groups(session, scope=scope),
-            "problems": inbox.problems(session, scope=scope),
             "may_write": not scope.read_only,
             "max_reply": inbox.MAX_REPLY,
             "flash": flash,
@@ -365,3 +369,61 @@ def inbox_reply(
             status_code=exc.status_code,
         )
     return RedirectResponse("/beheer/inbox?klaar=beantwoord", status_code=303)
+
+
+@router.post("/inbox/meldingen/{alert_id}/afgehandeld", response_class=HTMLResponse)
+def problem_handled(
+    request: Request,
+    form: CsrfForm,
+    session: SessionDep,
+    user: VolunteerCoordinator,
+    scope: CurrentScope,
+    alert_id: AlertId,
+) -> Response:
+    """Mark a problem report handled."""
+    report = inbox.get_problem(session, scope=scope, alert_id=alert_id)
+    try:
+        inbox.handle_problem(
+            session, actor=actor_for(user), scope=scope, report=report, now=clock.now()
+        )
+    except DomainError as exc:
+        discard_unless_kept(session, exc)
+        return _inbox_page(
+            request, session, user, scope, errors={"": exc.message}, status_code=exc.status_code
+        )
+    return RedirectResponse("/beheer/inbox?klaar=melding-afgehandeld", status_code=303)
+
+
+@router.post("/inbox/meldingen/{alert_id}/antwoord", response_class=HTMLResponse)
+def problem_reply(
+    request: Request,
+    form: CsrfForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: VolunteerCoordinator,
+    scope: CurrentScope,
+    alert_id: AlertId,
+) -> Response:
+    """Text the reporter back and mark the problem report handled."""
+    report = inbox.get_problem(session, scope=scope, alert_id=alert_id)
+    try:
+        inbox.reply_problem(
+            session,
+            actor=actor_for(user),
+            scope=scope,
+            report=report,
+            text=field(form, "reply", inbox.MAX_REPLY * 2),
+            now=clock.now(),
+            settings=settings,
+        )
+    except DomainError as exc:
+        discard_unless_kept(session, exc)
+        return _inbox_page(
+            request,
+            session,
+            user,
+            scope,
+            errors={f"problem-reply-{alert_id}" if exc.field == "reply" else "": exc.message},
+            status_code=exc.status_code,
+        )
+    return RedirectResponse("/beheer/inbox?klaar=melding-beantwoord", status_code=303)

@@ -424,21 +424,35 @@ def inbox_item(session: Session, item_id: int) -> tuple[InboxItem, Volunteer] | 
     return None if row is None else (row[0], row[1])
 
 
+def _problems() -> Any:
+    # A problem report is raised on an assignment: its volunteer says whose buurtsteunpunt it is.
+    return (
+        select(DispatchAlert, Incident, Volunteer)
+        .join(Incident, col(Incident.id) == col(DispatchAlert.incident_id))
+        .outerjoin(Assignment, col(Assignment.id) == col(DispatchAlert.assignment_id))
+        .outerjoin(Volunteer, col(Volunteer.id) == col(Assignment.volunteer_id))
+        .where(col(DispatchAlert.kind) == AlertKind.PROBLEM)
+    )
+
+
 def problem_alerts(
     session: Session, scope: AccessScope, *, limit: int
-) -> Sequence[tuple[DispatchAlert, Incident]]:
-    """Unacknowledged problem reports of volunteers in the scope's regions, newest first."""
-    stmt = (
-        select(DispatchAlert, Incident)
-        .join(Incident, col(Incident.id) == col(DispatchAlert.incident_id))
-        .where(
-            col(DispatchAlert.kind) == AlertKind.PROBLEM,
-            col(DispatchAlert.acknowledged_at).is_(None),
-        )
-    )
+) -> list[tuple[DispatchAlert, Incident, Volunteer | None]]:
+    """Unacknowledged problem reports in reach, newest first: raised in an incident of the
+    scope's regions, by a volunteer of the scope's buurtsteunpunten (where it is limited)."""
+    stmt = _problems().where(col(DispatchAlert.acknowledged_at).is_(None))
     stmt = scope.filter_by_region(stmt, col(DispatchAlert.vr_code))
+    stmt = scope.filter_support_points(stmt, col(Volunteer.support_point_id))
     stmt = stmt.order_by(col(DispatchAlert.created_at).desc(), col(DispatchAlert.id).desc())
-    return [(a, i) for a, i in session.exec(stmt.limit(limit)).all()]
+    return [(a, i, v) for a, i, v in session.exec(stmt.limit(limit)).all()]
+
+
+def problem_alert(
+    session: Session, alert_id: int
+) -> tuple[DispatchAlert, Incident, Volunteer | None] | None:
+    """One problem report with its incident and reporter (unscoped: the service checks)."""
+    row = session.exec(_problems().where(col(DispatchAlert.id) == alert_id)).first()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def support_point_names(session: Session, ids: Collection[int]) -> dict[int, str]:
