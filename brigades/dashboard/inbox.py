@@ -32,7 +32,6 @@ INBOX_OBJECT = "inbox_item"
 MAX_REPLY = 320
 MAX_ITEMS = 300
 REPLY_SUBJECT = "inbox_reply"
-PROBLEM_REPLY_SUBJECT = "problem_reply"
 ALREADY_HANDLED = "Dit bericht is al afgehandeld."
 PROBLEM_ALREADY_HANDLED = "Deze melding is al afgehandeld."
 NO_REPORTER = "Bij deze melding hoort geen vrijwilliger meer om te antwoorden."
@@ -243,7 +242,7 @@ def reply_problem(
         volunteer=report.volunteer,
         body=body,
         priority=Priority.NOTICE,
-        subject_kind=PROBLEM_REPLY_SUBJECT,
+        subject_kind=repository.PROBLEM_REPLY_SUBJECT,
         subject_id=report.alert.id,
         drill=report.incident.kind is IncidentKind.DRILL,
         now=now,

@@ -19,7 +19,13 @@ from sqlmodel import Session, col, select
 from brigades.accounts.scope import AccessScope
 from brigades.audit.models import AuditEvent
 from brigades.conversation.models import InboxItem, InboxItemState
-from brigades.dispatch.models import AlertKind, DispatchAlert
+from brigades.dispatch.models import AlertKind, DispatchAlert, RollCall
+from brigades.dispatch.repository import (
+    ASSIGNMENT_SUBJECT,
+    INCIDENT_SUBJECT,
+    OFFER_SUBJECT,
+    ROLL_CALL_SUBJECT,
+)
 from brigades.incidents.models import Incident
 from brigades.skills.models import Skill
 from brigades.supportpoints.models import SupportPoint
@@ -44,6 +50,8 @@ ANSWERED = (OfferState.ACCEPTED, OfferState.DECLINED, OfferState.TOO_LATE)
 LIVE_ASSIGNMENTS = (AssignmentState.ASSIGNED, AssignmentState.CHECKED_IN, AssignmentState.DONE)
 QUEUED_MESSAGES = (MessageState.QUEUED, MessageState.SENDING)
 FAILED_MESSAGES = (MessageState.FAILED, MessageState.UNDELIVERED)
+# The outbox subject of a coordinator's SMS answer to a problem report (the alert's id).
+PROBLEM_REPLY_SUBJECT = "problem_reply"
 # Shown on the incident timeline: the incident's own events and the changes of its tasks.
 TIMELINE_HIDDEN_ACTIONS = ("task.address_viewed",)
 
@@ -300,21 +308,60 @@ def all_tasks(session: Session, scope: AccessScope, *, incident_id: int) -> Any:
     return session.exec(stmt.execution_options(yield_per=1000))
 
 
-def outbox_counts(session: Session, *, vr_code: str, since: datetime) -> tuple[int, int]:
-    """Messages to the region's volunteers still queued, and failed since ``since``."""
-    base = (
-        select(func.count())
-        .select_from(OutboxMessage)
-        .join(Volunteer, col(Volunteer.id) == col(OutboxMessage.volunteer_id))
+def _incident_subjects(incident_id: int) -> Any:
+    """Whether an outbox row's subject belongs to the incident: its tasks' offers and
+    assignments, its roll-calls, its stand-down notices and replies to its problem reports."""
+    tasks = select(col(CareTask.id)).where(col(CareTask.incident_id) == incident_id)
+    kind, subject = col(OutboxMessage.subject_kind), col(OutboxMessage.subject_id)
+    return or_(
+        and_(
+            kind == OFFER_SUBJECT,
+            subject.in_(select(col(Offer.id)).where(col(Offer.task_id).in_(tasks))),
+        ),
+        and_(
+            kind == ASSIGNMENT_SUBJECT,
+            subject.in_(select(col(Assignment.id)).where(col(Assignment.task_id).in_(tasks))),
+        ),
+        and_(
+            kind == ROLL_CALL_SUBJECT,
+            subject.in_(select(col(RollCall.id)).where(col(RollCall.incident_id) == incident_id)),
+        ),
+        and_(
+            kind == PROBLEM_REPLY_SUBJECT,
+            subject.in_(
+                select(col(DispatchAlert.id)).where(col(DispatchAlert.incident_id) == incident_id)
+            ),
+        ),
+        and_(kind == INCIDENT_SUBJECT, subject == incident_id),
     )
-    base = base.where(col(Volunteer.vr_code) == vr_code)
-    queued = session.exec(base.where(col(OutboxMessage.state).in_(QUEUED_MESSAGES))).one()
-    failed = session.exec(
-        base.where(
-            col(OutboxMessage.state).in_(FAILED_MESSAGES), col(OutboxMessage.updated_at) >= since
+
+
+def outbox_counts(
+    session: Session, *, incident_id: int, drill: bool, since: datetime
+) -> tuple[int, int]:
+    """The incident's messages still queued, and those that failed since ``since``.
+
+    Only messages about the incident's own subjects count, and only drill messages for a
+    drill (never a drill's messages for a real incident, nor another incident's).
+    """
+    queued = col(OutboxMessage.state).in_(QUEUED_MESSAGES)
+    failed = and_(
+        col(OutboxMessage.state).in_(FAILED_MESSAGES), col(OutboxMessage.updated_at) >= since
+    )
+    stmt = (
+        select(
+            func.sum(case((queued, 1), else_=0)),
+            func.sum(case((failed, 1), else_=0)),
         )
-    ).one()
-    return int(queued), int(failed)
+        .select_from(OutboxMessage)
+        .where(
+            col(OutboxMessage.state).in_((*QUEUED_MESSAGES, *FAILED_MESSAGES)),
+            col(OutboxMessage.drill).is_(drill),
+            _incident_subjects(incident_id),
+        )
+    )
+    n_queued, n_failed = session.exec(stmt).one()
+    return int(n_queued or 0), int(n_failed or 0)
 
 
 def timeline(session: Session, *, incident_id: int, limit: int) -> Sequence[AuditEvent]:

@@ -27,7 +27,7 @@ from brigades.accounts.scope import AccessScope
 from brigades.audit.models import AuditEvent
 from brigades.dashboard import repository
 from brigades.dashboard.repository import BoardFilter
-from brigades.incidents.models import Incident
+from brigades.incidents.models import Incident, IncidentKind
 from brigades.supportpoints.models import SupportPoint
 from brigades.tasks.models import TASK_STATE_LABELS_NL, CareTask, TaskPriority, TaskState
 
@@ -143,7 +143,10 @@ def key_figures(
         session, scope, incident_id=incident.id, since=now - timedelta(hours=1)
     )
     queued, failed = repository.outbox_counts(
-        session, vr_code=incident.vr_code, since=incident.opened_at
+        session,
+        incident_id=incident.id,
+        drill=incident.kind is IncidentKind.DRILL,
+        since=incident.opened_at,
     )
     available: int | None = None
     if with_volunteers:

@@ -27,6 +27,8 @@ from notifications.replies import ReplyIntent
 OFFER_SUBJECT = "offer"
 ASSIGNMENT_SUBJECT = "assignment"
 ROLL_CALL_SUBJECT = "roll_call"
+# Notices about the incident as a whole (standing down).
+INCIDENT_SUBJECT = "incident"
 
 
 def lock_task(session: Session, task_id: int) -> CareTask | None:

@@ -21,17 +21,18 @@ from brigades.clock import ManualClock
 from brigades.conversation.inbound import handle_inbound
 from brigades.conversation.models import InboxItem, InboxItemState
 from brigades.dashboard import maps
-from brigades.dispatch.models import AlertKind, DispatchAlert
+from brigades.dispatch.models import AlertKind, DispatchAlert, RollCall
+from brigades.incidents.models import Incident, IncidentKind
 from brigades.settings import Settings
 from brigades.supportpoints.models import SupportPoint
 from brigades.tasks import transitions
 from brigades.tasks.models import CareTask, Offer, OfferState, TaskPriority, TaskState
 from brigades.volunteers.models import AvailabilityWindow, Volunteer
 from notifications import outbox
-from notifications.models import OutboxMessage
+from notifications.models import MessageState, OutboxMessage
 from tests.accounts.factories import csrf_token, make_support_point, make_user, sign_in
 from tests.incidents.factories import make_incident
-from tests.tasks.factories import draft, make_task
+from tests.tasks.factories import draft, make_assignment, make_task
 from tests.vetting.factories import make_volunteer
 
 
@@ -82,6 +83,31 @@ def _available(session: Session, volunteer: Volunteer) -> None:
     session.flush()
 
 
+def _message(
+    session: Session,
+    volunteer: Volunteer,
+    *,
+    subject: tuple[str, int | None] | None,
+    state: MessageState = MessageState.QUEUED,
+    drill: bool = False,
+) -> OutboxMessage:
+    message = outbox.enqueue(
+        session,
+        recipient=volunteer.phone or "",
+        body="Test",
+        provider="console",
+        now=clock.now(),
+        volunteer_id=volunteer.id,
+        drill=drill,
+        subject_kind=subject[0] if subject else None,
+        subject_id=subject[1] if subject else None,
+    )
+    message.state = state
+    session.add(message)
+    session.flush()
+    return message
+
+
 def _scene(session: Session) -> dict[str, object]:
     incident = make_incident(session)
     point = make_support_point(session, name="Steunpunt Centrum")
@@ -122,7 +148,7 @@ def _scene(session: Session) -> dict[str, object]:
         answered_after=timedelta(seconds=30),
         state=OfferState.DECLINED,
     )
-    _offer(
+    pending = _offer(
         session,
         offering,
         volunteers[2],
@@ -138,14 +164,7 @@ def _scene(session: Session) -> dict[str, object]:
         answered_after=timedelta(seconds=600),
         state=OfferState.ACCEPTED,
     )
-    outbox.enqueue(
-        session,
-        recipient=volunteers[0].phone or "",
-        body="Test",
-        provider="console",
-        now=clock.now(),
-        volunteer_id=volunteers[0].id,
-    )
+    _message(session, volunteers[2], subject=("offer", pending.id))
     session.commit()
     return {
         "incident": incident,
@@ -198,6 +217,60 @@ def test_the_key_figures_match_the_rows(
     # Three volunteers, two available now, four tasks: two unfilled + one unfillable, one filled.
     assert "<td>3</td><td>2</td><td>4</td><td>3</td><td>1</td><td>1</td><td>25%</td>" in cells
     assert '/static/dashboard.js"' in page.text and "<script>" not in page.text
+
+
+def test_message_counts_are_the_incidents_own_and_never_a_drills(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    point = make_support_point(session)
+    person = make_volunteer(session, point=point)
+    real, other = make_incident(session), make_incident(session, name="Hittegolf")
+    drill = make_incident(session, kind=IncidentKind.DRILL, name="Oefening")
+    clock.advance(timedelta(minutes=1))
+
+    def offer_in(incident: Incident) -> Offer:
+        return _offer(
+            session,
+            make_task(session, incident),
+            person,
+            ago=timedelta(0),
+            answered_after=None,
+            state=OfferState.PENDING,
+        )
+
+    offer, assignment = offer_in(real), make_assignment(session, make_task(session, real), person)
+    roll_call = RollCall(
+        incident_id=real.id or 0,
+        vr_code="VR09",
+        hours=4,
+        opened_at=clock.now(),
+        ends_at=clock.now(),
+    )
+    session.add(roll_call)
+    session.flush()
+    # The real incident's own: two queued, two failed.
+    _message(session, person, subject=("offer", offer.id))
+    _message(session, person, subject=("roll_call", roll_call.id))
+    _message(session, person, subject=("offer", offer.id), state=MessageState.FAILED)
+    _message(session, person, subject=("assignment", assignment.id), state=MessageState.UNDELIVERED)
+    _message(session, person, subject=("offer", offer.id), state=MessageState.DELIVERED)
+    # Not the real incident's: a drill message, another incident's, the drill's, region-wide.
+    _message(session, person, subject=("offer", offer.id), drill=True)
+    _message(session, person, subject=("offer", offer_in(other).id), state=MessageState.FAILED)
+    _message(session, person, subject=("offer", offer_in(drill).id), drill=True)
+    _message(session, person, subject=("offer", offer_in(drill).id), drill=False)
+    _message(session, person, subject=("reconfirmation", 1), state=MessageState.FAILED)
+    _message(session, person, subject=None)
+    session.commit()
+    _coordinator(client, session)
+
+    def counts(incident: Incident) -> tuple[int, int]:
+        figures = client.get(f"/beheer/incidenten/{incident.id}/dashboard/live.json").json()
+        return figures["figures"]["queued_messages"], figures["figures"]["failed_messages"]
+
+    assert counts(real) == (2, 2)
+    assert counts(other) == (0, 1)
+    assert counts(drill) == (1, 0)  # only its drill message; a real message is not the drill's
 
 
 def test_the_board_filters_and_pages_in_sql(
