@@ -1,6 +1,9 @@
 """The dashboard map's data: the incident area's boundaries from the reference data, task
 markers coloured by state (aggregated per PC4 when there are many), and volunteer density per
 PC4 (aggregates only, small areas suppressed; never a volunteer's own position).
+
+Every marker carries its tooltip as ``label``, in Dutch with the task states' Dutch names, so
+the page's script never shows an internal state code.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from brigades.accounts.scope import AccessScope
 from brigades.dashboard import repository
 from brigades.incidents.models import Incident
 from brigades.privacy import aggregates
-from brigades.tasks.models import TaskState
+from brigades.tasks import service as tasks
+from brigades.tasks.models import TASK_STATE_LABELS_NL, TaskState
 
 # Above this many tasks the map shows one marker per PC4 area instead of one per task.
 MAX_TASK_MARKERS = 400
@@ -75,6 +79,15 @@ def area_geojson(incident: Incident, gm_codes: list[str]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _counts_label(pc4: int, n: int, counts: dict[str, int]) -> str:
+    parts = [
+        f"{counts[s.value]} {TASK_STATE_LABELS_NL[s].lower()}"
+        for s in STATE_URGENCY
+        if s.value in counts
+    ]
+    return f"{n} {'taak' if n == 1 else 'taken'} in {pc4}: {', '.join(parts)}"
+
+
 def task_markers(session: Session, *, scope: AccessScope, incident: Incident) -> dict[str, Any]:
     """The incident's tasks as map points coloured by state: one per task, or one per PC4 area
     (with its counts per state) when there are more than MAX_TASK_MARKERS."""
@@ -103,15 +116,24 @@ def task_markers(session: Session, *, scope: AccessScope, incident: Incident) ->
                 "state": state,
                 "count": cell["n"],
                 "counts": cell["counts"],
+                "label": _counts_label(pc4, cell["n"], cell["counts"]),
             }
             features.append(_feature(cell["lon"] / cell["n"], cell["lat"] / cell["n"], properties))
     else:
+        names = tasks.type_names(session)
         for task_id, state, lat, lon, type_code in repository.task_points(
             session, scope, incident_id=incident.id, limit=MAX_TASK_MARKERS * 2
         ):
             if state in HIDDEN_ON_MAP:
                 continue
-            properties = {"kind": "task", "id": task_id, "state": state, "type": type_code}
+            label = TASK_STATE_LABELS_NL[TaskState(state)].lower()
+            properties = {
+                "kind": "task",
+                "id": task_id,
+                "state": state,
+                "type": type_code,
+                "label": f"Taak {task_id} ({names.get(type_code, type_code)}): {label}",
+            }
             features.append(_feature(lon, lat, properties))
     return {"type": "FeatureCollection", "clustered": clustered, "features": features}
 
@@ -130,7 +152,16 @@ def volunteer_density(
     counts = aggregates.aggregate_by_pc4(session, region_scope)
     pc4s = geo.load_reference_data().pc4s
     features = [
-        _feature(pc4s[pc4].lon, pc4s[pc4].lat, {"kind": "volunteers", "pc4": pc4, "count": n})
+        _feature(
+            pc4s[pc4].lon,
+            pc4s[pc4].lat,
+            {
+                "kind": "volunteers",
+                "pc4": pc4,
+                "count": n,
+                "label": f"{n} vrijwilligers in {pc4}",
+            },
+        )
         for pc4, n in sorted(counts.cells.items())
         if pc4 in pc4s
     ]

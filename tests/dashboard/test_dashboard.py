@@ -357,11 +357,19 @@ def test_the_map_shows_tasks_by_state_and_only_large_volunteer_groups(
         "unfillable",
     ]
     assert len(markers["features"]) == 4 and not markers["clustered"]
+    # Tooltips in Dutch, never the internal state codes.
+    stuck = scene["stuck"]
+    assert isinstance(stuck, CareTask)
+    labels = {f["properties"]["id"]: f["properties"]["label"] for f in tasks}
+    assert labels[stuck.id] == f"Taak {stuck.id} (Gezelschap of check-in bezoek): niet te bezetten"
+    assert not any(code in label for label in labels.values() for code in ("offering", "unfill"))
     volunteers = client.get(
         f"/beheer/incidenten/{incident.id}/dashboard/vrijwilligers.geojson"  # type: ignore[attr-defined]
     ).json()
     density = [f["properties"] for f in volunteers["features"]]
-    assert density == [{"kind": "volunteers", "pc4": 3584, "count": 8}]
+    assert density == [
+        {"kind": "volunteers", "pc4": 3584, "count": 8, "label": "8 vrijwilligers in 3584"}
+    ]
     assert volunteers["hidden_volunteers"] == 1
 
     area = client.get(f"/beheer/incidenten/{incident.id}/dashboard/gebied.geojson").json()  # type: ignore[attr-defined]
@@ -512,6 +520,9 @@ def test_many_tasks_are_drawn_as_one_marker_per_pc4(
     assert cell["pc4"] == 3512 and cell["count"] == 4
     assert cell["counts"] == {"filled": 1, "offering": 1, "open": 1, "unfillable": 1}
     assert cell["state"] == "unfillable"  # the state that needs attention most colours it
+    assert cell["label"] == (
+        "4 taken in 3512: 1 niet te bezetten, 1 open, 1 wordt aangeboden, 1 bezet"
+    )
 
 
 def test_followers_read_and_runners_act(

@@ -99,15 +99,8 @@
   var densityRenderer = null;
   var mapRoot = null;
 
-  function tooltip(p) {
-    if (p.kind === "volunteers") { return p.count + " vrijwilligers in " + p.pc4; }
-    if (p.kind === "tasks") {
-      var parts = [];
-      for (var state in p.counts) { parts.push(p.counts[state] + " " + state); }
-      return p.count + " taken in " + p.pc4 + ": " + parts.join(", ");
-    }
-    return "Taak " + p.id + " (" + p.state + ")";
-  }
+  // The server writes every marker's tooltip (in Dutch, with the states' Dutch names).
+  function tooltip(p) { return p.label || ""; }
 
   function drawTasks(data) {
     var layer = window.L.layerGroup();
