@@ -4,10 +4,10 @@ sitrap, a buurtsteunpunt's printable call list and the coordinators' inbox.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -52,6 +52,9 @@ LABELS: dict[str, Any] = {
     "level_labels": levels.LEVEL_LABELS_NL,
     "alert_labels": ALERT_LABELS_NL,
 }
+DASHBOARD_FLASHES = {
+    "hulp": "De hulpvraag is verstuurd naar de coördinatoren van die regio.",
+}
 INBOX_FLASHES = {
     "afgehandeld": "Het bericht is afgehandeld.",
     "beantwoord": "Je antwoord staat klaar om verstuurd te worden; het bericht is afgehandeld.",
@@ -91,6 +94,8 @@ def board_context(
         "timeline": service.timeline(session, incident=incident),
         "type_names": tasks.type_names(session),
         "version": service.version(session, scope=scope, incident=incident),
+        "aid": service.aid_options(session, incident=incident),
+        "reasons": service.unfillable_reasons(session, scope=scope, incident=incident),
     }
 
 
@@ -115,6 +120,7 @@ def dashboard(
     scope: CurrentScope,
     incident: ScopedIncident,
     query: BoardQueryDep,
+    klaar: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     """The incident screen: key figures, map, task board, coverage and timeline, live."""
     now = clock.now()
@@ -129,7 +135,7 @@ def dashboard(
         "incident": incident,
         "region_name": geo.load_reference_data().regions[incident.vr_code].name,
         "figures": figures,
-        "reasons": service.unfillable_reasons(session, scope=scope, incident=incident),
+        "flash": DASHBOARD_FLASHES.get(klaar or ""),
         "may_run": may_run(user, incident, scope),
         "may_call": user.role
         in {Role.ADMINISTRATOR, Role.REGIONAL_COORDINATOR, Role.SUPPORT_POINT_COORDINATOR},
@@ -159,7 +165,8 @@ def dashboard_board(
     incident: ScopedIncident,
     query: BoardQueryDep,
 ) -> Response:
-    """The task board and timeline alone (fetched by the page when something changed)."""
+    """The task board, timeline and unfillable reasons alone (fetched by the page when
+    something changed)."""
     context = {
         "current_user": user,
         "incident": incident,
@@ -167,7 +174,7 @@ def dashboard_board(
         **board_context(session, scope, incident, query),
         **LABELS,
     }
-    return page(request, "dashboard/_live.html", context)
+    return page(request, "dashboard/_board.html", context)
 
 
 def _may_call(user: User) -> bool:

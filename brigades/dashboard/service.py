@@ -27,8 +27,12 @@ from brigades.accounts.scope import AccessScope
 from brigades.audit.models import AuditEvent
 from brigades.dashboard import repository
 from brigades.dashboard.repository import BoardFilter
-from brigades.incidents.models import Incident, IncidentKind
+from brigades.dispatch import mutual_aid
+from brigades.dispatch.models import MUTUAL_AID_LABELS_NL, MutualAid, MutualAidState
+from brigades.incidents.models import Incident, IncidentKind, IncidentState
+from brigades.skills import service as skills
 from brigades.supportpoints.models import SupportPoint
+from brigades.tasks import service as task_service
 from brigades.tasks.models import TASK_STATE_LABELS_NL, CareTask, TaskPriority, TaskState
 
 PAGE_SIZE = 50
@@ -274,6 +278,35 @@ def unfillable_reasons(
     """Why tasks are unfillable, most frequent first."""
     assert incident.id is not None
     return repository.unfillable_reasons(session, scope, incident_id=incident.id)
+
+
+@dataclass(frozen=True, slots=True)
+class AidOptions:
+    """What the board's "ask a neighbouring region" form of an unfillable task offers."""
+
+    open: bool  # only an open incident may ask
+    neighbours: list[tuple[str, str]]
+    type_skills: dict[str, tuple[str, ...]]
+    skill_names: dict[str, str]
+    requests: list[MutualAid]  # the incident's requests still running
+    labels: dict[MutualAidState, str]
+
+
+def aid_options(session: Session, *, incident: Incident) -> AidOptions:
+    """The neighbouring regions, each task type's skills and the requests already made."""
+    assert incident.id is not None
+    return AidOptions(
+        open=incident.state is IncidentState.OPEN,
+        neighbours=mutual_aid.neighbour_choices(incident.vr_code),
+        type_skills={t.code: t.skills for t in task_service.catalogue(session)},
+        skill_names={s.code: s.name_nl for s in skills.list_skills(session)},
+        requests=[
+            a
+            for a in mutual_aid.of_incident(session, incident.id)
+            if a.state in mutual_aid.LIVE_STATES
+        ],
+        labels=MUTUAL_AID_LABELS_NL,
+    )
 
 
 # --- coverage per buurtsteunpunt ----------------------------------------------------------------

@@ -276,6 +276,10 @@ def request_aid(
         )
     except DomainError as exc:
         return _failed(request, session, settings, user, scope, incident, exc)
+    if field(form, "terug", 16) == "dashboard":  # asked from the board of the dashboard
+        return RedirectResponse(
+            f"/beheer/incidenten/{incident.id}/dashboard?klaar=hulp", status_code=303
+        )
     return _back(incident, "hulp")
 
 

@@ -21,7 +21,13 @@ from brigades.clock import ManualClock
 from brigades.conversation.inbound import handle_inbound
 from brigades.conversation.models import InboxItem, InboxItemState
 from brigades.dashboard import maps
-from brigades.dispatch.models import AlertKind, DispatchAlert, RollCall
+from brigades.dispatch.models import (
+    AlertKind,
+    DispatchAlert,
+    MutualAid,
+    MutualAidState,
+    RollCall,
+)
 from brigades.incidents.models import Incident, IncidentKind
 from brigades.settings import Settings
 from brigades.supportpoints.models import SupportPoint
@@ -545,6 +551,63 @@ def test_followers_read_and_runners_act(
     assert "/straal-vergroten" in runner.text and "Hulp buurregio" in runner.text
     assert runner.text.count("/annuleren") == 4
     assert "/bellijst" in client.get(url + "/dekking").text
+
+
+def test_an_unfillable_task_asks_a_neighbouring_region_from_the_board(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    scene = _scene(session)
+    incident, stuck = scene["incident"], scene["stuck"]
+    assert isinstance(incident, Incident) and isinstance(stuck, CareTask)
+    _coordinator(client, session)
+    url = f"/beheer/incidenten/{incident.id}/dashboard"
+
+    board = client.get(url).text
+    row = board[board.index(f'<tr data-task="{stuck.id}"') :].split("</tr>")[0]
+    form = row[row.index("<form", row.index("Hulp buurregio")) :]
+    assert f'action="/beheer/incidenten/{incident.id}/onderlinge-hulp"' in form
+    assert 'name="csrf_token" value="' in form and 'value="VR08"' in form
+    # The task's own skill comes first: help only for tasks like this one.
+    assert form.index('value="gezelschap"') < form.index('<option value="">Alle taken')
+    assert board.count('name="terug" value="dashboard"') == 1  # only the unfillable task
+
+    data = {"helping": "VR08", "skill": "gezelschap", "terug": "dashboard"}
+    aid_url = f"/beheer/incidenten/{incident.id}/onderlinge-hulp"
+    assert client.post(aid_url, data=data).status_code == 403  # no CSRF token
+    asked = client.post(aid_url, data={**data, "csrf_token": csrf_token(client)})
+    assert asked.status_code == 303 and asked.headers["location"] == url + "?klaar=hulp"
+    aid = session.exec(select(MutualAid).where(col(MutualAid.incident_id) == incident.id)).one()
+    assert (aid.helping_vr_code, aid.skill_code, aid.state) == (
+        "VR08",
+        "gezelschap",
+        MutualAidState.REQUESTED,
+    )
+    assert session.exec(
+        select(AuditEvent).where(col(AuditEvent.action) == "mutual_aid.requested")
+    ).one()
+    after = client.get(url + "?klaar=hulp").text
+    assert "De hulpvraag is verstuurd" in after and "Hulp gevraagd aan VR08 (aangevraagd)" in after
+
+
+def test_the_board_fragment_brings_the_unfillable_reasons_along(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    scene = _scene(session)
+    incident, waiting = scene["incident"], scene["waiting"]
+    assert isinstance(incident, Incident) and isinstance(waiting, CareTask)
+    _coordinator(client, session)
+    url = f"/beheer/incidenten/{incident.id}/dashboard"
+    page = client.get(url).text
+    assert 'data-attention="unfillable" class="attention"' in page
+    assert page.count("data-reasons") == 1
+
+    _move(session, waiting, TaskState.OFFERING)
+    _move(session, waiting, TaskState.UNFILLABLE, reason="Geen vervoer beschikbaar")
+    session.commit()
+    fragment = client.get(url + "/taken").text
+    reasons = fragment[fragment.index("data-reasons") :]
+    assert "Geen vervoer beschikbaar" in reasons and "Niemand binnen de zoekstraal" in reasons
+    assert "data-live-version" in fragment
 
 
 def test_an_incident_without_tasks_has_an_empty_dashboard(

@@ -35,8 +35,10 @@ from brigades.dispatch import acceptance
 from brigades.dispatch import repository as dispatch_repository
 from brigades.supportpoints.models import SupportPoint
 from brigades.tasks import transitions
-from brigades.tasks.models import Offer, OfferState, TaskPriority, TaskState
+from brigades.tasks.models import CareTask, Offer, OfferState, TaskPriority, TaskState
 from brigades.volunteers.models import Volunteer
+from notifications import outbox
+from notifications.models import MessageState
 from tests.accounts.factories import PASSWORD
 from tests.conftest import make_settings
 from tests.dispatch.factories import incident, ready_volunteer, task
@@ -108,6 +110,7 @@ def _scene(database_url: str) -> dict[str, object]:
                         reason="Niemand beschikbaar binnen 5 km",
                         now=now,
                     )
+            open_task = task(session, the_incident, start_in=timedelta(hours=9))
             watched = task(session, the_incident, priority=TaskPriority.URGENT)
             offer = Offer(
                 task_id=watched.id or 0,
@@ -135,6 +138,7 @@ def _scene(database_url: str) -> dict[str, object]:
                 "secret": secret,
                 "incident_id": the_incident.id,
                 "task_id": watched.id,
+                "open_task_id": open_task.id,
                 "point_id": point.id,
                 "phone": people[0].phone,
                 "code": question.code,
@@ -155,6 +159,40 @@ def _log_in(page: Page, base: str, secret: str, target: str) -> None:
     page.wait_for_url(lambda url: "/inloggen" not in url)
     if not page.url.endswith(target):
         page.goto(base + target)
+
+
+def _unfillable_and_failed(database_url: str, task_id: int) -> None:
+    """A task of the incident becomes unfillable, and an SMS about one of its offers fails."""
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            now = clock.now()
+            care_task = session.get(CareTask, task_id)
+            assert care_task is not None
+            transitions.transition(session, care_task, TaskState.OFFERING, actor=SYSTEM, now=now)
+            transitions.transition(
+                session,
+                care_task,
+                TaskState.UNFILLABLE,
+                actor=SYSTEM,
+                reason="Geen vervoer beschikbaar",
+                now=now,
+            )
+            offer = session.exec(select(Offer)).first()
+            assert offer is not None
+            message = outbox.enqueue(
+                session,
+                recipient="+31600000000",
+                body="Aanbod",
+                provider="console",
+                now=now,
+                subject_kind=dispatch_repository.OFFER_SUBJECT,
+                subject_id=offer.id,
+            )
+            message.state = MessageState.FAILED
+            session.add(message)
+    finally:
+        engine.dispose()
 
 
 def _reply(database_url: str, phone: str, text: str) -> str:
@@ -191,11 +229,17 @@ def test_the_dashboard_follows_an_acceptance_live_and_prints_a_call_list(
         page = context.new_page()
         _log_in(page, base, str(scene["secret"]), dashboard)
         page.wait_for_selector("body[data-map-ready]", timeout=10_000)
-        assert int(page.get_attribute("#dashboard", "data-markers") or 0) == 7
+        assert int(page.get_attribute("#dashboard", "data-markers") or 0) == 8
         row = page.locator(f'tr[data-task="{task_id}"] [data-task-state]')
         assert row.inner_text() == "Wordt aangeboden"
         assert_accessible(page)
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+        # A keyboard user is on the task's first action when the live change comes in.
+        page.locator(f'[data-key="task-{task_id}"]').focus()
+        page.keyboard.press("Tab")
+        focused = "() => document.activeElement.getAttribute('data-key')"
+        assert page.evaluate(focused) == f"reoffer-{task_id}"
 
         # The volunteer answers JA by SMS; the page shows it without a reload.
         page.evaluate("window.__notReloaded = true")
@@ -212,6 +256,23 @@ def test_the_dashboard_follows_an_acceptance_live_and_prints_a_call_list(
         assert page.evaluate("window.__notReloaded") is True
         assert seen_after < 3.0
         assert page.locator('[data-figure="filled"]').inner_text() == "1"
+        # The row was swapped, yet the same control still has the keyboard focus.
+        assert page.evaluate(focused) == f"reoffer-{task_id}"
+        assert page.evaluate(
+            f"""() => document.activeElement.closest('tr').getAttribute('data-task') === '{task_id}'
+                && document.activeElement.closest('tr').getAttribute('data-state') === 'filled'"""
+        )
+
+        # Another task becomes unfillable and a message fails: reasons and highlight follow.
+        _unfillable_and_failed(fresh_database, int(str(scene["open_task_id"])))
+        page.wait_for_function(
+            """() => document.querySelector('[data-reasons]').textContent
+                .includes('Geen vervoer beschikbaar')""",
+            timeout=5_000,
+        )
+        page.wait_for_selector('li[data-attention="failed_messages"].attention', timeout=5_000)
+        assert page.locator('[data-figure="failed_messages"]').inner_text() == "1"
+        assert page.evaluate("window.__notReloaded") is True
 
         # Sitrap, inbox and the call list pass axe too; the call list prints on A4.
         for path in (f"/beheer/incidenten/{incident_id}/sitrap", "/beheer/inbox", "/aanmelden"):

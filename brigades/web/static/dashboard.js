@@ -44,8 +44,115 @@
         nodes[i].textContent = String(value);
       }
     }
+    // Figures that need attention when above zero (unfillable tasks, failed messages).
+    var flagged = root.querySelectorAll("[data-attention]");
+    for (var j = 0; j < flagged.length; j++) {
+      var count = pick(figures, flagged[j].getAttribute("data-attention"));
+      if (typeof count === "number") { flagged[j].classList.toggle("attention", count > 0); }
+    }
     var stamp = root.querySelector("[data-updated]");
     if (stamp) { stamp.textContent = new Date().toLocaleTimeString("nl-NL"); }
+  }
+
+  // --- keeping the keyboard focus (and open forms) while parts of the page are swapped --------
+
+  var FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
+
+  function byKey(container, key) {
+    var nodes = container.querySelectorAll("[data-key]");
+    for (var i = 0; i < nodes.length; i++) {
+      if (nodes[i].getAttribute("data-key") === key) { return nodes[i]; }
+    }
+    return null;
+  }
+
+  function rememberFocus(container) {
+    var active = document.activeElement;
+    if (!active || active === document.body || !container.contains(active)) { return null; }
+    var opened = [];
+    var details = container.querySelectorAll("details[open][data-key]");
+    for (var i = 0; i < details.length; i++) { opened.push(details[i].getAttribute("data-key")); }
+    return {
+      element: active,
+      key: active.getAttribute("data-key"),
+      id: active.id,
+      index: Array.prototype.indexOf.call(container.querySelectorAll(FOCUSABLE), active),
+      opened: opened
+    };
+  }
+
+  function restoreFocus(container, memo) {
+    if (!memo) { return; }
+    for (var i = 0; i < memo.opened.length; i++) {
+      var details = byKey(container, memo.opened[i]);
+      if (details) { details.open = true; }
+    }
+    if (memo.element.isConnected) { return; }  // its part did not change: it kept the focus
+    var target = null;
+    if (memo.key) { target = byKey(container, memo.key); }
+    if (!target && memo.id) { target = document.getElementById(memo.id); }
+    if (!target && memo.index >= 0) { target = container.querySelectorAll(FOCUSABLE)[memo.index]; }
+    if (target) { target.focus({ preventScroll: true }); }
+  }
+
+  function parts(node) {
+    return Array.prototype.filter.call(node.children, function (child) {
+      return child.hasAttribute("data-live-part");
+    });
+  }
+
+  function names(list) {
+    return list.map(function (n) { return n.getAttribute("data-live-part"); }).join(" ");
+  }
+
+  // Same tasks in the same order: swap only the rows that changed. False otherwise.
+  function patchRows(current, fresh) {
+    var old = current.querySelector("tbody");
+    var now = fresh.querySelector("tbody");
+    if (!old || !now || old.children.length !== now.children.length) { return false; }
+    for (var i = 0; i < old.children.length; i++) {
+      if (old.children[i].getAttribute("data-task") !== now.children[i].getAttribute("data-task")) {
+        return false;
+      }
+    }
+    var changed = [];
+    for (var j = 0; j < old.children.length; j++) {
+      if (old.children[j].outerHTML !== now.children[j].outerHTML) {
+        changed.push([old.children[j], now.children[j]]);
+      }
+    }
+    changed.forEach(function (pair) { pair[0].replaceWith(pair[1]); });
+    return true;
+  }
+
+  // The board and timeline: part by part, the board row by row, the focus kept.
+  function patchLive(target, fresh) {
+    var current = target.querySelector("[data-live-version]");
+    var memo = rememberFocus(target);
+    var before = current ? parts(current) : [];
+    var after = parts(fresh);
+    if (!current || names(before) !== names(after)) {
+      target.replaceChildren(fresh);
+    } else {
+      for (var i = 0; i < before.length; i++) {
+        if (before[i].outerHTML === after[i].outerHTML) { continue; }
+        if (before[i].getAttribute("data-live-part") === "board" && patchRows(before[i], after[i])) {
+          continue;
+        }
+        before[i].replaceWith(after[i]);
+      }
+      current.setAttribute("data-live-version", fresh.getAttribute("data-live-version"));
+    }
+    restoreFocus(target, memo);
+  }
+
+  function patchReasons(fresh) {
+    var current = document.querySelector("[data-reasons]");
+    if (!fresh || !current || current.outerHTML === fresh.outerHTML) { return; }
+    var section = current.parentNode;
+    var memo = rememberFocus(section);
+    current.replaceWith(fresh);
+    restoreFocus(section, memo);
   }
 
   function refreshBoard(root, version) {
@@ -59,7 +166,8 @@
         var fresh = holder.querySelector("[data-live-version]");
         var target = document.getElementById("live");
         if (fresh && target) {
-          target.replaceChildren(fresh);
+          patchLive(target, fresh);
+          patchReasons(holder.querySelector("[data-reasons]"));
           root.setAttribute("data-version", version);
         }
       });
