@@ -163,6 +163,12 @@ class Settings(BaseSettings):
     # The dashboard map draws boundaries from the reference data without tiles; a deployment
     # with internet may add a tile layer (e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png").
     map_tile_url: str | None = Field(default=None, max_length=300)
+    # Shown on the map whenever a tile layer is set (OpenStreetMap's tile policy requires it);
+    # change it with the tile server.
+    map_tile_attribution: str = Field(
+        default='© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-bijdragers',
+        max_length=300,
+    )
 
     demo_volunteers: int = 3000
     demo_region: str = "VR09"

@@ -145,6 +145,7 @@ def dashboard(
         "support_points": points,
         "gemeenten": _gemeenten(incident),
         "tile_url": settings.map_tile_url or "",
+        "tile_attribution": settings.map_tile_attribution if settings.map_tile_url else "",
         "now": now,
         **board_context(session, scope, incident, query),
         **LABELS,

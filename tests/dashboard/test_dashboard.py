@@ -9,6 +9,7 @@ import statistics
 from datetime import timedelta
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -37,6 +38,7 @@ from brigades.volunteers.models import AvailabilityWindow, Volunteer
 from notifications import outbox
 from notifications.models import MessageState, OutboxMessage
 from tests.accounts.factories import csrf_token, make_support_point, make_user, sign_in
+from tests.conftest import make_settings
 from tests.incidents.factories import make_incident
 from tests.tasks.factories import draft, make_assignment, make_task
 from tests.vetting.factories import make_volunteer
@@ -608,6 +610,31 @@ def test_the_board_fragment_brings_the_unfillable_reasons_along(
     reasons = fragment[fragment.index("data-reasons") :]
     assert "Geen vervoer beschikbaar" in reasons and "Niemand binnen de zoekstraal" in reasons
     assert "data-live-version" in fragment
+
+
+def test_a_tile_layer_is_allowed_by_the_pages_csp_and_credited(
+    app: FastAPI, client: TestClient, session: Session, database_url: str, clock: ManualClock
+) -> None:
+    incident = make_incident(session)
+    session.commit()
+    _coordinator(client, session)
+    url = f"/beheer/incidenten/{incident.id}/dashboard"
+
+    offline = client.get(url)
+    assert 'data-tile-url=""' in offline.text and 'data-tile-attribution=""' in offline.text
+    assert "img-src 'self' data:;" in offline.headers["content-security-policy"]
+
+    app.state.settings = make_settings(
+        database_url, map_tile_url="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"
+    )
+    online = client.get(url)
+    policy = online.headers["content-security-policy"]
+    assert "img-src 'self' data: https://*.tile.openstreetmap.org;" in policy
+    assert "script-src 'self';" in policy and "default-src 'self';" in policy
+    assert 'data-tile-url="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"' in online.text
+    assert "OpenStreetMap</a>-bijdragers" in online.text.replace("&lt;", "<").replace("&gt;", ">")
+    # Other pages keep the strict policy.
+    assert "openstreetmap" not in client.get("/beheer").headers["content-security-policy"]
 
 
 def test_an_incident_without_tasks_has_an_empty_dashboard(

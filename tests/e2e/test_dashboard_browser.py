@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyotp
@@ -409,3 +413,64 @@ def test_a_screenshot_of_the_dashboard_with_demo_data(fresh_database: str, tmp_p
         target = SCREENSHOT if os.environ.get("ZB_WRITE_SCREENSHOTS") else tmp_path / "d.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(target), full_page=False)
+
+
+# A 1×1 transparent PNG: every tile the test's tile server hands out.
+TILE = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000050001"
+    "0d0a2db40000000049454e44ae426082"
+)
+
+
+@contextmanager
+def _tile_server() -> Iterator[tuple[str, list[str]]]:
+    """A tile server on its own origin; yields its URL template and the paths asked for."""
+    asked: list[str] = []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(TILE)))
+            self.end_headers()
+            self.wfile.write(TILE)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/{{z}}/{{x}}/{{y}}.png", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_configured_tile_layer_loads_under_the_pages_csp_and_is_credited(
+    fresh_database: str,
+) -> None:
+    scene = _scene(fresh_database)
+    dashboard = f"/beheer/incidenten/{scene['incident_id']}/dashboard"
+    with _tile_server() as (tile_url, asked):
+        env = {"ZB_WORKER_IN_PROCESS": "false", "ZB_MAP_TILE_URL": tile_url}
+        with live_server(fresh_database, env=env) as base, chromium() as browser:
+            page = browser.new_page(locale="nl-NL")  # the real CSP, not bypassed
+            refused: list[str] = []
+            page.on(
+                "console",
+                lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+            )
+            _log_in(page, base, str(scene["secret"]), dashboard)
+            page.wait_for_selector("body[data-map-ready]", timeout=10_000)
+            page.wait_for_selector("#kaart img.leaflet-tile-loaded", timeout=10_000)
+            credit = page.locator("#kaart .leaflet-control-attribution")
+            assert "OpenStreetMap" in credit.inner_text()
+            assert credit.get_by_role("link", name="OpenStreetMap").get_attribute("href") == (
+                "https://www.openstreetmap.org/copyright"
+            )
+    assert asked and all(re.fullmatch(r"/\d+/\d+/\d+\.png", p) for p in asked)
+    assert not refused, refused

@@ -293,13 +293,18 @@
     var element = document.getElementById("kaart");
     if (!element || !window.L) { return Promise.resolve(); }
     mapRoot = root;
-    map = window.L.map(element, { preferCanvas: true, attributionControl: false, zoomSnap: 0.25 });
+    var tiles = root.getAttribute("data-tile-url");
+    // Boundaries from our own reference data need no credit; a tile layer does.
+    map = window.L.map(element, { preferCanvas: true, attributionControl: !!tiles, zoomSnap: 0.25 });
     // Volunteer density in a pane under the task markers.
     map.createPane("density");
     map.getPane("density").style.zIndex = 350;
     densityRenderer = window.L.canvas({ pane: "density" });
-    var tiles = root.getAttribute("data-tile-url");
-    if (tiles) { window.L.tileLayer(tiles, { maxZoom: 18 }).addTo(map); }
+    if (tiles) {
+      window.L.tileLayer(tiles, {
+        maxZoom: 18, attribution: root.getAttribute("data-tile-attribution") || ""
+      }).addTo(map);
+    }
     var area = getJson(root.getAttribute("data-area-url")).then(function (data) {
       var layer = window.L.geoJSON(data, {
         style: function (f) {
