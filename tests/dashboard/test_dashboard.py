@@ -309,6 +309,58 @@ def test_the_board_filters_and_pages_in_sql(
     assert everything.text[first:].startswith(f'data-task="{scene["stuck"].id}"')  # type: ignore[attr-defined]
 
 
+def _point(session: Session, name: str, lat: float, lon: float, gm_code: str) -> SupportPoint:
+    point = SupportPoint(
+        name=name,
+        postcode="3500 AA",
+        lat=lat,
+        lon=lon,
+        gm_code=gm_code,
+        vr_code="VR09",
+        created_at=clock.now(),
+    )
+    session.add(point)
+    session.flush()
+    return point
+
+
+def test_the_board_filters_by_buurtsteunpunt_and_gemeente(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    utrecht = _point(session, "Steunpunt Utrecht", 52.0907, 5.1240, "GM0344")
+    amersfoort = _point(session, "Steunpunt Amersfoort", 52.1556, 5.3876, "GM0307")
+    incident = make_incident(session)
+    ids: dict[str, list[int]] = {}
+    for postcode in ("3512 JK", "3512 AB", "3811 AA", "3431 AA"):
+        task = make_task(session, incident, task_draft=draft(postcode=postcode))
+        ids.setdefault(postcode[:4], []).append(task.id or 0)
+    session.commit()
+    _coordinator(client, session)
+    base = f"/beheer/incidenten/{incident.id}/dashboard/taken"
+
+    def shown(query: str) -> set[int]:
+        text = client.get(base + query).text
+        return {int(part.split('"')[0]) for part in text.split('data-task="')[1:]}
+
+    everything = {task_id for group in ids.values() for task_id in group}
+    assert shown("") == everything
+    # Each buurtsteunpunt covers the PC4 areas nearest to it (Nieuwegein's is Utrecht's).
+    assert shown(f"?steunpunt={utrecht.id}") == {*ids["3512"], *ids["3431"]}
+    assert shown(f"?steunpunt={amersfoort.id}") == set(ids["3811"])
+    # A gemeente: only its own tasks, a strict part of the incident's.
+    assert shown("?gemeente=GM0344") == set(ids["3512"])
+    assert shown("?gemeente=GM0307") == set(ids["3811"])
+    assert shown(f"?steunpunt={utrecht.id}&gemeente=GM0356") == set(ids["3431"])
+    assert shown(f"?steunpunt={amersfoort.id}&gemeente=GM0344") == set()
+    # The board names each task's buurtsteunpunt.
+    row = client.get(base).text.split(f'data-task="{ids["3811"][0]}"')[1].split("</tr>")[0]
+    assert "Steunpunt Amersfoort" in row
+    # The filter form offers both.
+    page = client.get(f"/beheer/incidenten/{incident.id}/dashboard?steunpunt={amersfoort.id}")
+    assert f'<option value="{amersfoort.id}" selected>Steunpunt Amersfoort</option>' in page.text
+    assert f'<option value="{utrecht.id}">Steunpunt Utrecht</option>' in page.text
+
+
 def test_the_board_is_paginated(client: TestClient, session: Session, clock: ManualClock) -> None:
     incident = make_incident(session)
     for _ in range(53):
