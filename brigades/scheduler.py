@@ -103,9 +103,21 @@ def _dispatch_roll_calls(engine: Engine, settings: Settings) -> object:
 
 def _start_drills(engine: Engine, settings: Settings) -> object:
     # A simulation moves its own clock, so it runs in a process of its own, never in this one.
-    from brigades.drills import service as drills
+    from brigades.drills import jobs
 
-    return drills.start_planned(engine, settings)
+    return jobs.start_planned(engine, settings)
+
+
+def _end_practised(engine: Engine, settings: Settings) -> object:
+    from brigades.drills import jobs
+
+    return jobs.end_practised(engine, settings)
+
+
+def _watch_drills(engine: Engine, settings: Settings) -> object:
+    from brigades.drills import jobs
+
+    return jobs.watch_runs(engine, settings)
 
 
 def default_jobs() -> list[PeriodicJob]:
@@ -123,6 +135,8 @@ def default_jobs() -> list[PeriodicJob]:
         PeriodicJob("dispatch.overdue", timedelta(minutes=1), _dispatch_overdue),
         PeriodicJob("dispatch.roll_calls", timedelta(seconds=5), _dispatch_roll_calls),
         PeriodicJob("drills.start_planned", timedelta(seconds=10), _start_drills),
+        PeriodicJob("drills.end_practised", timedelta(minutes=1), _end_practised),
+        PeriodicJob("drills.watch_runs", timedelta(minutes=1), _watch_drills),
     ]
 
 

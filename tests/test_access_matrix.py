@@ -367,6 +367,7 @@ MATRIX: dict[str, Access] = {
     # Drills (brigades.drills.pages): drill leads and regional coordinators, in their regions.
     "GET /beheer/oefeningen": DRILL_LEADERS,
     "POST /beheer/oefeningen/simulatie": DRILL_LEADERS,
+    "POST /beheer/oefeningen/simulatie/bestand": DRILL_LEADERS,
     "POST /beheer/oefeningen/oproep": DRILL_LEADERS,
     "POST /beheer/oefeningen/live": DRILL_LEADERS,
     "GET /beheer/oefeningen/vergelijk": DRILL_LEADERS,

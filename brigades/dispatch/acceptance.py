@@ -13,7 +13,9 @@ open until the offer would have expired, so a late "JA" still finds its offer an
 
 The SMS words (DESIGN.md, SMS conversation): an offer question takes ``JA``/``NEE``; the
 acceptance opens an *assignment* question that takes ``AANGEKOMEN``, ``KLAAR`` and
-``AFZEGGEN``. The personal page calls the same functions.
+``AFZEGGEN``. The personal page calls the same functions. In a live drill nobody travels: a JA
+gets a thank-you that says so (OEFENING, no address, nothing to answer), and the drill ends the
+practised assignment itself (:mod:`brigades.drills.jobs`).
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class Answer:
     outcome: Outcome
     text: str
     assignment_id: int | None = None
+    # A live drill's acceptance: nobody goes (the page says so instead of showing an address).
+    drill: bool = False
 
 
 def volunteer_actor(volunteer_id: int, via: str) -> Actor:
@@ -144,10 +148,19 @@ def accept(
     )
     if service.open_slots(session, task) == 0:
         _filled(session, task, actor=actor, now=now)
+    drill = incident is not None and incident.kind is IncidentKind.DRILL
     _send_details(
-        session, task=task, volunteer=volunteer, assignment=assignment, settings=settings, now=now
+        session,
+        task=task,
+        volunteer=volunteer,
+        assignment=assignment,
+        drill=drill,
+        settings=settings,
+        now=now,
     )
-    return Answer(Outcome.ACCEPTED, texts.DETAILS_ON_THE_WAY, assignment_id=assignment.id)
+    return Answer(
+        Outcome.ACCEPTED, texts.DETAILS_ON_THE_WAY, assignment_id=assignment.id, drill=drill
+    )
 
 
 def _lock_offer_and_task(session: Session, offer_id: int) -> tuple[Offer, CareTask] | None:
@@ -226,12 +239,29 @@ def _send_details(
     task: CareTask,
     volunteer: Volunteer,
     assignment: Assignment,
+    drill: bool,
     settings: Settings,
     now: datetime,
 ) -> None:
     assert assignment.id is not None
-    incident = session.get(Incident, task.incident_id)
-    drill = incident is not None and incident.kind is IncidentKind.DRILL
+    task_type = session.get(TaskType, task.type_code)
+    type_name = task_type.name_nl if task_type else task.type_code
+    if drill:
+        # Nobody travels in a drill: no address, no check-in, nothing left to answer.
+        outbound.send_sms(
+            session,
+            volunteer=volunteer,
+            body=texts.drill_accepted(
+                type_name=type_name, start=task.window_start, end=task.window_end
+            ),
+            priority=Priority.OFFER,
+            subject_kind=repository.ASSIGNMENT_SUBJECT,
+            subject_id=assignment.id,
+            drill=True,
+            now=now,
+            settings=settings,
+        )
+        return
     question = questions.open_question(
         session,
         volunteer_id=volunteer.id or 0,
@@ -242,12 +272,11 @@ def _send_details(
         expires_at=clock.as_utc(task.window_end) + ASSIGNMENT_QUESTION_GRACE,
         now=now,
     )
-    task_type = session.get(TaskType, task.type_code)
     outbound.send_sms(
         session,
         volunteer=volunteer,
         body=texts.details(
-            type_name=task_type.name_nl if task_type else task.type_code,
+            type_name=type_name,
             start=task.window_start,
             end=task.window_end,
             address=volunteer_view.address_of(task),
@@ -425,6 +454,7 @@ def offer_failed(session: Session, offer_id: int, message: OutboxMessage) -> Non
 def stand_down(session: Session, incident: Incident, now: datetime, settings: Settings) -> None:
     """Incident closing: pending offers are withdrawn and everyone involved is told."""
     assert incident.id is not None
+    drill = incident.kind is IncidentKind.DRILL
     for offer, volunteer in repository.pending_offers_of_incident(session, incident.id):
         task = repository.lock_task(session, offer.task_id)
         fresh = repository.lock_offer(session, offer.id or 0)
@@ -439,11 +469,11 @@ def stand_down(session: Session, incident: Incident, now: datetime, settings: Se
         outbound.send_sms(
             session,
             volunteer=volunteer,
-            body=texts.STAND_DOWN_OFFER,
+            body=texts.STAND_DOWN_DRILL if drill else texts.STAND_DOWN_OFFER,
             priority=Priority.NOTICE,
             subject_kind=repository.INCIDENT_SUBJECT,
             subject_id=incident.id,
-            drill=incident.kind is IncidentKind.DRILL,
+            drill=drill,
             now=now,
             settings=settings,
         )
@@ -451,11 +481,11 @@ def stand_down(session: Session, incident: Incident, now: datetime, settings: Se
         outbound.send_sms(
             session,
             volunteer=volunteer,
-            body=texts.STAND_DOWN_ASSIGNMENT,
+            body=texts.STAND_DOWN_DRILL if drill else texts.STAND_DOWN_ASSIGNMENT,
             priority=Priority.NOTICE,
             subject_kind=repository.INCIDENT_SUBJECT,
             subject_id=incident.id,
-            drill=incident.kind is IncidentKind.DRILL,
+            drill=drill,
             now=now,
             settings=settings,
         )

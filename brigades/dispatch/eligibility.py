@@ -92,11 +92,11 @@ def _in_scope(
     return (
         stmt.join(CareTask, col(CareTask.id) == task_id_column)
         .join(Incident, col(Incident.id) == col(CareTask.incident_id))
-        .where(_scope_condition(scope))
+        .where(scope_condition(scope))
     )
 
 
-def _scope_condition(scope: CapScope) -> Any:
+def scope_condition(scope: CapScope) -> Any:
     """The incidents whose load counts in ``scope`` (a condition on the joined incident row)."""
     drill = col(Incident.kind) == IncidentKind.DRILL
     if scope is CapScope.DRILL:
@@ -242,7 +242,7 @@ def busy_volunteers(
         stmt = stmt.where(col(Assignment.volunteer_id).in_(volunteer_ids))
     if scope is not CapScope.ALL:
         stmt = stmt.join(Incident, col(Incident.id) == col(CareTask.incident_id)).where(
-            _scope_condition(scope)
+            scope_condition(scope)
         )
     return set(session.exec(stmt).all())
 

@@ -18,6 +18,11 @@ What the snapshot holds, per volunteer that can be dispatched at build time:
 - recent load (offers and assignments of the last 7 days) and reliability (answered share of the
   offers of the last 90 days that could be answered; 0.5 without history).
 
+Load and reliability are ranking inputs, so they keep drills and real incidents apart like the
+caps do (:class:`~brigades.dispatch.eligibility.CapScope`): there is one snapshot per scope, and
+the one that ranks real tasks counts only real incidents' offers and assignments (and those of
+drills whose lead chose shared caps). A live drill never changes who is offered real work.
+
 A task becomes a query with its type's vetting level and skills, and an availability need at
 hour granularity: the work (``duration_minutes``) starts at the window start or at a whole hour
 after it and must end by the window end; the Amsterdam hours it touches must all be free (daylight
@@ -41,6 +46,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from brigades import clock
+from brigades.dispatch.eligibility import CapScope, scope_condition
+from brigades.incidents.models import Incident
 from brigades.settings import Settings
 from brigades.skills.evidence import skill_counts
 from brigades.skills.models import EvidenceKind, Skill
@@ -119,8 +126,9 @@ class Snapshot:
 
 
 _lock = threading.Lock()
-# Keyed by database URL: a process may talk to several databases (tests, tools).
-_snapshots: dict[str, Snapshot] = {}
+# Keyed by database URL (a process may talk to several databases: tests, tools) and by the
+# scope whose offers and assignments the ranking counts.
+_snapshots: dict[tuple[str, CapScope], Snapshot] = {}
 
 
 def invalidate() -> None:
@@ -129,31 +137,46 @@ def invalidate() -> None:
         _snapshots.clear()
 
 
-def snapshot(session: Session, *, settings: Settings, now: datetime) -> Snapshot:
-    """The current index for this database, rebuilt when stale."""
-    url = str(session.get_bind().engine.url)
+def snapshot(
+    session: Session, *, settings: Settings, now: datetime, scope: CapScope = CapScope.REAL
+) -> Snapshot:
+    """The current index for this database and ranking scope, rebuilt when stale."""
+    key = (str(session.get_bind().engine.url), scope)
     max_age = settings.dispatch_index_max_age_seconds
     with _lock:
-        cached = _snapshots.get(url)
+        cached = _snapshots.get(key)
     if cached is not None:
         age_monotonic = time.monotonic() - cached.built_monotonic
         age_clock = (now - cached.built_at).total_seconds()
         if age_monotonic <= max_age and 0 <= age_clock <= max_age:
             return cached
-    fresh = build(session, settings=settings, now=now)
+    fresh = build(session, settings=settings, now=now, scope=scope)
     with _lock:
-        _snapshots[url] = fresh
+        _snapshots[key] = fresh
     return fresh
 
 
-def note_offered(volunteer_ids: Sequence[int] | AbstractSet[int]) -> None:
-    """Count new offers in every cached index at once (fairness between rebuilds)."""
+def counts_in(offer_scope: CapScope, snapshot_scope: CapScope) -> bool:
+    """Whether an offer of an incident whose caps are ``offer_scope`` counts in a snapshot.
+
+    A real offer counts for real tasks, a separate drill's only for drills, a shared drill's
+    for both (the same incidents :func:`~brigades.dispatch.eligibility.scope_condition` picks).
+    """
+    return CapScope.ALL in (offer_scope, snapshot_scope) or offer_scope is snapshot_scope
+
+
+def note_offered(
+    volunteer_ids: Sequence[int] | AbstractSet[int], scope: CapScope = CapScope.REAL
+) -> None:
+    """Count new offers (of an incident with caps ``scope``) in every cached index they count in
+    at once (fairness between rebuilds)."""
     ids = list(volunteer_ids)
     if not ids:
         return
     with _lock:
-        for snap in _snapshots.values():
-            snap.index.note_offered(ids)
+        for (_url, snapshot_scope), snap in _snapshots.items():
+            if counts_in(scope, snapshot_scope):
+                snap.index.note_offered(ids)
 
 
 def find_candidates(
@@ -167,9 +190,11 @@ def find_candidates(
     allowed_vr_codes: AbstractSet[str],
     settings: Settings,
     now: datetime,
+    scope: CapScope = CapScope.REAL,
 ) -> list[Candidate]:
-    """The best ``limit`` candidates for a task from the index (boosted ids first)."""
-    snap = snapshot(session, settings=settings, now=now)
+    """The best ``limit`` candidates for a task from the index (boosted ids first), ranked by
+    the load and reliability of the incidents in ``scope`` (the task's caps scope)."""
+    snap = snapshot(session, settings=settings, now=now, scope=scope)
     query = _query(
         snap,
         CandidateRequest(task, radius_km, limit, exclude, allowed_vr_codes),
@@ -188,9 +213,10 @@ def find_candidates_many(
     boost: AbstractSet[int],
     settings: Settings,
     now: datetime,
+    scope: CapScope = CapScope.REAL,
 ) -> list[list[Candidate]]:
     """:func:`find_candidates` for many tasks in one vectorised pass (joint planning)."""
-    snap = snapshot(session, settings=settings, now=now)
+    snap = snapshot(session, settings=settings, now=now, scope=scope)
     queries = [_query(snap, r, boost=boost, settings=settings) for r in requests]
     asked = [q for q in queries if q is not None]
     answers = iter(snap.index.search_many(asked) if asked else [])
@@ -280,8 +306,11 @@ def window_hours(weekday: int, start_minute: int, end_minute: int) -> list[int]:
 # --- building -----------------------------------------------------------------------------------
 
 
-def build(session: Session, *, settings: Settings, now: datetime) -> Snapshot:
-    """Read the dispatchable volunteers and the task catalogue into a new index."""
+def build(
+    session: Session, *, settings: Settings, now: datetime, scope: CapScope = CapScope.REAL
+) -> Snapshot:
+    """Read the dispatchable volunteers and the task catalogue into a new index (load and
+    reliability from the offers and assignments of the incidents in ``scope``)."""
     skills = session.exec(select(Skill.code, Skill.min_evidence).order_by(col(Skill.code))).all()
     if len(skills) > 64:
         raise RuntimeError("the candidate index holds at most 64 skill codes")
@@ -360,7 +389,7 @@ def build(session: Session, *, settings: Settings, now: datetime) -> Snapshot:
     load = np.zeros(n, dtype=np.float64)
     load_since = now - timedelta(days=LOAD_DAYS)
     rel_since = now - timedelta(days=RELIABILITY_DAYS)
-    offer_stats = session.exec(
+    offer_query = (
         select(
             Offer.volunteer_id,
             func.sum(case((col(Offer.created_at) >= load_since, 1), else_=0)),
@@ -369,7 +398,8 @@ def build(session: Session, *, settings: Settings, now: datetime) -> Snapshot:
         )
         .where(col(Offer.created_at) >= min(load_since, rel_since))
         .group_by(col(Offer.volunteer_id))
-    ).all()
+    )
+    offer_stats = session.exec(_scoped(offer_query, col(Offer.task_id), scope)).all()
     reliability = np.full(n, RELIABILITY_PRIOR, dtype=np.float64)
     for volunteer_id, recent, answered, answerable in offer_stats:
         row = row_of.get(volunteer_id)
@@ -378,10 +408,13 @@ def build(session: Session, *, settings: Settings, now: datetime) -> Snapshot:
         load[row] += int(recent or 0)
         if answerable:
             reliability[row] = int(answered or 0) / int(answerable)
-    assignment_counts = session.exec(
+    assignment_query = (
         select(Assignment.volunteer_id, func.count())
         .where(col(Assignment.assigned_at) >= load_since)
         .group_by(col(Assignment.volunteer_id))
+    )
+    assignment_counts = session.exec(
+        _scoped(assignment_query, col(Assignment.task_id), scope)
     ).all()
     for volunteer_id, count in assignment_counts:
         row = row_of.get(volunteer_id)
@@ -411,6 +444,17 @@ def build(session: Session, *, settings: Settings, now: datetime) -> Snapshot:
         types=_task_types(session, skill_bits),
         built_monotonic=time.monotonic(),
         built_at=now,
+    )
+
+
+def _scoped(stmt: Any, task_id_column: Any, scope: CapScope) -> Any:
+    """Restrict a query over offers or assignments to the incidents whose load ``scope`` counts."""
+    if scope is CapScope.ALL:
+        return stmt
+    return (
+        stmt.join(CareTask, col(CareTask.id) == task_id_column)
+        .join(Incident, col(Incident.id) == col(CareTask.incident_id))
+        .where(scope_condition(scope))
     )
 
 

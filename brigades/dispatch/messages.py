@@ -54,6 +54,7 @@ def cancelled_alert(task_id: int) -> str:
 # What the personal page says after a web answer (keyed by the outcome in the redirect).
 WEB_OUTCOMES = {
     "accepted": "Dank je wel! Hieronder staan het adres en de afspraken; je krijgt ze ook per SMS.",
+    "geoefend": "OEFENING: dank je voor je antwoord! Dit is een oefening: je hoeft nergens heen.",
     "too_late": ALREADY_FILLED,
     "not_needed": NO_LONGER_NEEDED,
     "expired": OFFER_EXPIRED,

@@ -99,7 +99,7 @@ def plan_jointly(
     if not searches:
         return {}
     found = index.find_candidates_many(
-        session, requests=searches, boost=boost, settings=settings, now=now
+        session, requests=searches, boost=boost, settings=settings, now=now, scope=caps.scope
     )
     distances: dict[tuple[int, int], float] = {}
     requests: list[planner.TaskRequest] = []

@@ -18,7 +18,7 @@ from brigades.dispatch.models import (
     RollCallState,
     TaskDispatch,
 )
-from brigades.incidents.models import Incident, IncidentState
+from brigades.incidents.models import Incident, IncidentKind, IncidentState
 from brigades.tasks.models import Assignment, CareTask, Offer, OfferState
 from brigades.tasks.states import LIVE_ASSIGNMENT_STATES
 from brigades.volunteers.models import Volunteer
@@ -99,7 +99,10 @@ def expired_offer_ids(session: Session, *, now: datetime, limit: int) -> list[in
 
 
 def overdue_assignment_ids(session: Session, *, ended_before: datetime, limit: int) -> list[int]:
-    """Live assignments of tasks whose window ended before the moment, with no alarm yet."""
+    """Live assignments of tasks whose window ended before the moment, with no alarm yet.
+
+    Never a drill's: nobody went, so nobody is overdue (the drill ends them itself).
+    """
     alarmed = select(DispatchAlert.assignment_id).where(
         col(DispatchAlert.kind) == AlertKind.OVERDUE,
         col(DispatchAlert.assignment_id).is_not(None),
@@ -107,10 +110,12 @@ def overdue_assignment_ids(session: Session, *, ended_before: datetime, limit: i
     stmt = (
         select(Assignment.id)
         .join(CareTask, col(CareTask.id) == col(Assignment.task_id))
+        .join(Incident, col(Incident.id) == col(CareTask.incident_id))
         .where(
             col(Assignment.state).in_(LIVE_ASSIGNMENT_STATES),
             col(CareTask.window_end) <= ended_before,
             col(Assignment.id).not_in(alarmed),
+            col(Incident.kind) != IncidentKind.DRILL,
         )
         .order_by(col(Assignment.id))
         .limit(limit)

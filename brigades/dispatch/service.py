@@ -238,6 +238,7 @@ def run_wave(
             chosen=chosen,
             settings=settings,
             now=now,
+            scope=caps.scope,
         )
         return WaveResult(
             task_id,
@@ -289,6 +290,7 @@ def _search(
         allowed_vr_codes=regions,
         settings=settings,
         now=now,
+        scope=caps.scope,
     )
     return [(c.volunteer_id, c.distance_km) for c in found]
 
@@ -302,6 +304,7 @@ def _make_offers(
     chosen: Sequence[tuple[int, float]],
     settings: Settings,
     now: datetime,
+    scope: eligibility.CapScope,
 ) -> None:
     assert task.id is not None
     dispatch.waves += 1
@@ -388,7 +391,7 @@ def _make_offers(
         },
         now=now,
     )
-    index.note_offered([v for v, _ in chosen])
+    index.note_offered([v for v, _ in chosen], scope)
 
 
 def _unfillable(

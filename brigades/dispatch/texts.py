@@ -53,6 +53,14 @@ def details(
     return " ".join(lines)
 
 
+def drill_accepted(*, type_name: str, start: datetime, end: datetime) -> str:
+    """The answer to a JA in a live drill: an exercise, nobody goes (no address, no check-in)."""
+    return (
+        f"OEFENING: dank je! Je zou gaan: {type_name}, {when(start, end)}. "
+        "Het is een oefening: je hoeft nergens heen. Bedankt!"
+    )
+
+
 ALREADY_FILLED = "Deze taak is al vervuld, dank je wel! We houden je op de hoogte van nieuwe taken."
 NO_LONGER_NEEDED = "Deze taak is niet meer nodig, dank je wel voor je reactie."
 OFFER_EXPIRED = "Dit verzoek is verlopen, dank je wel. We vragen je graag een volgende keer."
@@ -72,6 +80,10 @@ STAND_DOWN_OFFER = (
 STAND_DOWN_ASSIGNMENT = (
     "Zorgbrigade: het incident is afgeschaald. Rond je lopende taak af zoals afgesproken of "
     "overleg met de coordinator. Dank je wel!"
+)
+
+STAND_DOWN_DRILL = (
+    "OEFENING: de oefening is afgelopen. Je hoeft niets meer te doen. Dank je wel voor het meedoen!"
 )
 
 

@@ -49,6 +49,8 @@ def answer_offer(
         questions.close_questions_for_subject(
             session, subject_kind=repository.OFFER_SUBJECT, subject_id=offer_id, now=clock.now()
         )
+        if result.drill:
+            return _back("geoefend")
     return _back(result.outcome.value)
 
 

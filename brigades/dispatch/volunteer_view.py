@@ -95,15 +95,17 @@ def for_volunteer(session: Session, *, volunteer: Volunteer, now: datetime) -> D
         task = session.get(CareTask, assignment.task_id)
         if task is None:
             continue
+        drill = _drill(session, task)
         assignments.append(
             AssignmentItem(
                 assignment_id=assignment.id or 0,
                 type_name=_type_name(session, task),
                 when=when(task.window_start, task.window_end),
-                address=address_of(task),
-                contact=task.contact_instructions,
+                # Nobody goes in a drill: its pretend address is never shown.
+                address="" if drill else address_of(task),
+                contact=None if drill else task.contact_instructions,
                 checked_in=assignment.state is AssignmentState.CHECKED_IN,
-                drill=_drill(session, task),
+                drill=drill,
             )
         )
     return DispatchView(offers=offers, assignments=assignments)

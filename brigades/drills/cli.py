@@ -24,7 +24,8 @@ def run(
     database: Annotated[
         str | None,
         typer.Option(
-            help="Lege, gemigreerde database voor de simulatie (standaard: tijdelijk SQLite)."
+            help="Lege database voor de simulatie (standaard: tijdelijk SQLite); een database "
+            "met gegevens of echte vrijwilligers wordt geweigerd."
         ),
     ] = None,
     drill_id: Annotated[
@@ -40,6 +41,8 @@ def run(
     from brigades.db import make_engine
     from brigades.drills import presentation, report, service
     from brigades.drills import scenario as scenarios
+    from brigades.drills import scratch as scratch_db
+    from brigades.errors import DomainError
     from brigades.settings import Settings
 
     console = Console()
@@ -58,9 +61,13 @@ def run(
 
         if drill_id is not None:
             engine = make_engine(settings.database_url)
-            run_id = service.run_simulation(
-                engine, settings, drill_id=drill_id, scratch_url=database, progress=progress
-            )
+            try:
+                run_id = service.run_simulation(
+                    engine, settings, drill_id=drill_id, scratch_url=database, progress=progress
+                )
+            except DomainError as exc:
+                console.print(f"[red]Oefening {drill_id} mislukt:[/red] {exc.message}")
+                raise SystemExit(2) from exc
             console.print(f"Oefening {drill_id}: evaluatie {run_id} opgeslagen.")
             return
         if scenario is None:
@@ -77,9 +84,15 @@ def run(
                 console.print(f"  - {problem}")
             raise SystemExit(2) from exc
         with tempfile.TemporaryDirectory(prefix="zb-oefening-") as directory:
-            scratch = (
-                make_engine(database) if database else service.scratch_database(Path(directory))
-            )
+            try:
+                scratch = (
+                    scratch_db.open_scratch(database)
+                    if database
+                    else service.scratch_database(Path(directory))
+                )
+            except scratch_db.NotAScratchDatabase as exc:
+                console.print(f"[red]{exc.message}[/red]")
+                raise SystemExit(2) from exc
             try:
                 built = service.simulate(scratch, settings, loaded, progress=progress)
             finally:

@@ -57,6 +57,8 @@ class Drill(SQLModel, table=True):
     # The drill incident in this database (roll-call and live drills; None for a simulation).
     incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
     scenario: str | None = Field(default=None, max_length=80)
+    # A scenario the drill lead uploaded (validated JSON); None for a shipped one (``scenario``).
+    scenario_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     name: str = Field(max_length=120)
     # The drill lead's choice: the drill's offers count against real volunteers' caps (and
     # theirs against the drill's). Off by default: a drill never tires a real incident's people.
@@ -65,6 +67,8 @@ class Drill(SQLModel, table=True):
     # 0..1 while running (the page's progress bar).
     progress: float = Field(default=0.0)
     progress_note: str | None = Field(default=None, max_length=200)
+    # When a running simulation last reported progress (a run silent for long is marked failed).
+    progress_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     lead_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(sa_type=AwareDateTime)
     started_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 import geo
 from brigades import clock
@@ -25,6 +26,7 @@ from brigades.dispatch import rollcall
 from brigades.drills import presentation, report, scenario, service
 from brigades.drills.models import STATE_LABELS_NL, TYPE_LABELS_NL, DrillState, DrillType
 from brigades.errors import DomainError, InvalidInput, NotFound
+from brigades.incidents.deps import CsrfUploadForm
 
 router = APIRouter(prefix="/beheer/oefeningen", include_in_schema=False)
 
@@ -64,6 +66,7 @@ def _overview(
             "type_labels": TYPE_LABELS_NL,
             "state_labels": STATE_LABELS_NL,
             "max_hours": rollcall.MAX_HOURS,
+            "max_upload_kb": scenario.MAX_UPLOAD_BYTES // 1024,
             "flash": flash,
             "errors": errors or {},
         },
@@ -128,6 +131,44 @@ def plan_simulation(
             actor=actor_for(user),
             scenario_name=field(form, "scenario"),
             now=clock.now(),
+        )
+    except DomainError as exc:
+        return _failed(request, session, user, scope, exc)
+    return _to_drill(drill.id, "gepland")
+
+
+@router.post("/simulatie/bestand", response_class=HTMLResponse)
+def plan_uploaded_simulation(
+    request: Request,
+    form: CsrfUploadForm,
+    session: SessionDep,
+    user: CurrentUser,
+    scope: CurrentScope,
+) -> Response:
+    """Plan a simulated surge of an uploaded scenario file (checked like a shipped one)."""
+    service.require_may_drill(scope)
+    upload = form.get("scenario_file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInput("Kies een scenariobestand (JSON).", field="scenario_file")
+        drill = service.plan_uploaded_simulation(
+            session,
+            scope=scope,
+            actor=actor_for(user),
+            # One byte over the limit is enough to refuse it; the rest is never read.
+            data=upload.file.read(scenario.MAX_UPLOAD_BYTES + 1),
+            filename=upload.filename,
+            now=clock.now(),
+        )
+    except scenario.ScenarioInvalid as exc:
+        discard_unless_kept(session, exc)
+        return _overview(
+            request,
+            session,
+            user,
+            scope,
+            errors={"scenario_file": exc.message},
+            status_code=exc.status_code,
         )
     except DomainError as exc:
         return _failed(request, session, user, scope, exc)
@@ -298,6 +339,7 @@ def _csv_names() -> list[str]:
         "samenvatting.csv",
         "vulgraad.csv",
         "toezeggingen.csv",
+        "oproep_antwoorden.csv",
         "onvervulbaar.csv",
         "dekking_gemeente.csv",
         "dekking_buurtsteunpunt.csv",

@@ -118,14 +118,17 @@ def _adjust(
         chosen = {i for i in ids if rng.random() < share}
         if not chosen:
             continue
-        have = set(
-            session.exec(
-                select(VolunteerSkill.volunteer_id).where(
-                    col(VolunteerSkill.skill_code) == code,
-                    col(VolunteerSkill.volunteer_id).in_(ids),
-                )
-            ).all()
-        )
+        # Asked in chunks: one IN over a whole population passes PostgreSQL's 65,535 parameters.
+        have: set[int] = set()
+        for chunk in _chunks(sorted(chosen)):
+            have.update(
+                session.exec(
+                    select(VolunteerSkill.volunteer_id).where(
+                        col(VolunteerSkill.skill_code) == code,
+                        col(VolunteerSkill.volunteer_id).in_(chunk),
+                    )
+                ).all()
+            )
         rows: list[dict[str, Any]] = [
             {
                 "volunteer_id": v,
@@ -140,4 +143,5 @@ def _adjust(
 
 
 def _chunks(values: list[int]) -> list[list[int]]:
+    """``values`` in slices of CHUNK: every IN list stays far below a database's limit."""
     return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from brigades.drills import charts
-from brigades.drills.report import Report, summary_rows
+from brigades.drills.report import CoverageRow, Report, summary_rows
 from brigades.web.templating import templates
 
 WORST_AREAS = 12
@@ -17,10 +18,23 @@ def fill_points(report: Report) -> list[tuple[float, float]]:
     return [(m, f / s if s else 0.0) for m, s, f in report.fill_series]
 
 
+def answer_points(report: Report) -> list[tuple[float, float]]:
+    """(minutes, share of the roll-call's questions answered) of the report's series."""
+    return [(m, b / a if a else 0.0) for m, a, b in report.roll_call_series]
+
+
 def context(report: Report) -> dict[str, Any]:
     """What the report templates need."""
     worst = [(r.name, r.fill_rate) for r in report.gemeenten[:WORST_AREAS]]
     return {
+        "answer_chart": charts.lines(
+            "Oproep: aandeel beantwoord in de tijd",
+            [("beantwoord", answer_points(report))],
+            y_label="beantwoord",
+            y_percent=True,
+        )
+        if report.roll_call_series
+        else None,
         "report": report,
         "summary": summary_rows(report),
         "started": datetime.fromisoformat(report.started_at),
@@ -42,8 +56,40 @@ def standalone_html(report: Report) -> str:
     return templates.env.get_template("drills/standalone.html").render(context(report))
 
 
+@dataclass(frozen=True, slots=True)
+class AreaComparison:
+    """One area's fill rate in two reports (None: the area had no tasks in that drill)."""
+
+    code: str
+    name: str
+    first: CoverageRow | None
+    second: CoverageRow | None
+
+    @property
+    def change(self) -> float | None:
+        """The change in fill rate (percentage points / 100), where both drills had tasks."""
+        if self.first is None or self.second is None:
+            return None
+        return self.second.fill_rate - self.first.fill_rate
+
+
+def compare_areas(first: list[CoverageRow], second: list[CoverageRow]) -> list[AreaComparison]:
+    """Every area of either report, the weakest of the later drill first (then by name)."""
+    left = {r.code: r for r in first}
+    right = {r.code: r for r in second}
+    rows = [
+        AreaComparison(code, (right.get(code) or left[code]).name, left.get(code), right.get(code))
+        for code in {*left, *right}
+    ]
+    return sorted(
+        rows,
+        key=lambda r: (r.second.fill_rate if r.second else 2.0, r.name.casefold(), r.code),
+    )
+
+
 def comparison(first: Report, second: Report) -> dict[str, Any]:
-    """Two reports side by side: the headline figures and the fill rate over time overlaid."""
+    """Two reports side by side: the headline figures, the fill rate over time overlaid, and the
+    coverage per gemeente and per buurtsteunpunt (where did the region improve or fall back?)."""
     left, right = dict(summary_rows(first)), dict(summary_rows(second))
     labels = list(left) + [label for label in right if label not in left]
     rows = [(label, left.get(label, "—"), right.get(label, "—")) for label in labels]
@@ -51,6 +97,8 @@ def comparison(first: Report, second: Report) -> dict[str, Any]:
         "first": first,
         "second": second,
         "rows": rows,
+        "gemeenten": compare_areas(first.gemeenten, second.gemeenten),
+        "support_points": compare_areas(first.support_points, second.support_points),
         "fill_chart": charts.lines(
             "Vulgraad in de tijd, beide oefeningen",
             [(first.title, fill_points(first)), (second.title, fill_points(second))],

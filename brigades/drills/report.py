@@ -7,18 +7,24 @@ an HTML page with inline SVG charts (:mod:`brigades.drills.charts`) and as CSV f
 
 Definitions (what the numbers mean, also shown on the page):
 
-- *sent*: offer messages the outbox handed to a provider; *delivered*: of those, reported delivered
-  by the provider (the console provider of a simulation counts a send as delivered);
-  *reach* = delivered / sent;
+- *sent*: the drill's asking messages (offers and roll-calls) the outbox is done with: handed to
+  a provider, or given up on (failed); still queued ones do not count yet. *delivered*: of those,
+  reported delivered by the provider (the console provider of a simulation counts a send as
+  delivered); *reach* = delivered / sent. The roll-call's reach is also shown on its own;
 - *response rate*: offers answered (JA, NEE, or JA too late) / offers made that reached the phone
   (not failed);
 - *time to the n-th acceptance*: from the drill's start (incident opened) to the n-th assignment;
+- *roll-call answers*: time from the roll-call's start to its first answer, the median time a
+  volunteer took to answer their roll-call question, and asked / answered over time;
 - *fill rate* at a moment: slots filled by then / slots of the tasks that had arrived by then;
 - *unfillable*: tasks marked unfillable (with the dispatcher's reason) and tasks whose window
   passed with open slots ("venster verstreken");
 - *coverage*: slots and filled slots per gemeente and per buurtsteunpunt (the one nearest the task);
-- *messages per filled task*: all offer messages / tasks with every slot filled;
-- *over the caps*: volunteers who got more offers in one Amsterdam day than the level allows.
+- *messages per filled task*: every message of the drill (offers, acceptance texts, roll-calls,
+  replies to the drill's questions, stand-down notices) / tasks with every slot filled;
+- *over the caps*: volunteers who, on a day the drill asked them, got more offers or accepted more
+  tasks than the caps allow, counted the way the dispatcher counts them (the drill's caps scope:
+  other drills, and real incidents too when the drill lead chose shared caps).
 """
 
 from __future__ import annotations
@@ -35,9 +41,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from brigades import clock
-from brigades.dispatch import rollcall
+from brigades.dispatch import eligibility, rollcall
+from brigades.dispatch.eligibility import CapScope
 from brigades.dispatch.models import RollCall
-from brigades.dispatch.repository import OFFER_SUBJECT
+from brigades.dispatch.repository import OFFER_SUBJECT, ROLL_CALL_SUBJECT
+from brigades.drills import measures
 from brigades.incidents import levels
 from brigades.incidents.models import Incident
 from brigades.settings import Settings
@@ -51,9 +59,8 @@ from brigades.tasks.models import (
     TaskState,
 )
 from geo import PointIndex, load_reference_data
-from notifications.models import MessageState, OutboxMessage
 
-MILESTONES = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000)
+MILESTONES = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 SERIES_STEP = timedelta(minutes=30)
 ANSWERED = (OfferState.ACCEPTED, OfferState.DECLINED, OfferState.TOO_LATE)
 EXPIRED_REASON = "venster verstreken met open plekken"
@@ -112,6 +119,15 @@ class Report:
     roll_call_sent: int = 0
     roll_call_yes: int = 0
     roll_call_no: int = 0
+    # Added later: reports stored before read these defaults.
+    messages_total: int = 0
+    roll_call_messages_sent: int = 0
+    roll_call_messages_delivered: int = 0
+    roll_call_first_answer_minutes: float | None = None
+    roll_call_median_answer_minutes: float | None = None
+    # [(minutes from the roll-call's start, asked so far, answered so far)] every SERIES_STEP.
+    roll_call_series: list[tuple[float, int, int]] = field(default_factory=list)
+    assignments_cap: int = 0
 
     @property
     def reach(self) -> float:
@@ -127,8 +143,15 @@ class Report:
         return self.slots_filled / self.slots if self.slots else 0.0
 
     @property
+    def roll_call_reach(self) -> float:
+        sent = self.roll_call_messages_sent
+        return self.roll_call_messages_delivered / sent if sent else 0.0
+
+    @property
     def messages_per_filled_task(self) -> float | None:
-        return self.offers / self.tasks_filled if self.tasks_filled else None
+        # Reports stored before every message was counted have only their offers.
+        messages = self.messages_total or self.offers
+        return messages / self.tasks_filled if self.tasks_filled else None
 
     @property
     def first_acceptance_minutes(self) -> float | None:
@@ -149,6 +172,7 @@ class Report:
         raw["unfillable"] = [tuple(x) for x in raw["unfillable"]]
         raw["gemeenten"] = [CoverageRow(**r) for r in raw["gemeenten"]]
         raw["support_points"] = [CoverageRow(**r) for r in raw["support_points"]]
+        raw["roll_call_series"] = [tuple(x) for x in raw.get("roll_call_series", [])]
         return cls(**raw)
 
 
@@ -175,29 +199,49 @@ def build(
         )
     )
     task_ids = [t.id for t in tasks if t.id is not None]
-    offers = list(session.exec(select(Offer).where(col(Offer.task_id).in_(task_ids))))
-    assignments = list(
-        session.exec(
-            select(Assignment)
-            .where(col(Assignment.task_id).in_(task_ids))
-            .order_by(col(Assignment.assigned_at), col(Assignment.id))
-        )
-    )
+    offers: list[Offer] = []
+    assignments: list[Assignment] = []
+    for chunk in measures.chunks(task_ids):
+        offers += session.exec(select(Offer).where(col(Offer.task_id).in_(chunk)))
+        assignments += session.exec(select(Assignment).where(col(Assignment.task_id).in_(chunk)))
+    assignments.sort(key=lambda a: (clock.as_utc(a.assigned_at), a.id or 0))
     live = [a for a in assignments if a.state is not AssignmentState.CANCELLED]
     filled_of: Counter[int | None] = Counter(a.task_id for a in live)
     offer_ids = [o.id for o in offers if o.id is not None]
-    messages = _offer_messages(session, offer_ids)
-    sent = [m for m in messages if m[0] in (MessageState.SENT, MessageState.DELIVERED)]
-    delivered = [m for m in sent if m[0] is MessageState.DELIVERED or m[1] == "console"]
-    drill_bodies = _drill_bodies(session, offer_ids, [a.id for a in assignments if a.id])
+    roll_calls = list(
+        session.exec(
+            select(RollCall)
+            .where(col(RollCall.incident_id).in_(incident_ids))
+            .order_by(col(RollCall.id))
+        )
+    )
+    roll_call_ids = [r.id for r in roll_calls if r.id is not None]
+    offer_messages = measures.about(session, OFFER_SUBJECT, offer_ids)
+    poll_messages = measures.about(session, ROLL_CALL_SUBJECT, roll_call_ids)
+    asking = [m for m in (*offer_messages, *poll_messages) if m.sent]
+    everything = measures.all_messages(
+        session,
+        incidents=incidents,
+        offers=offers,
+        assignment_ids=[a.id for a in assignments if a.id is not None],
+        roll_call_ids=roll_call_ids,
+    )
     acceptance = []
     for n in MILESTONES:
         if len(assignments) >= n:
             at = clock.as_utc(assignments[n - 1].assigned_at)
             acceptance.append((n, round((at - start).total_seconds() / 60, 1)))
-    polls = _roll_calls(session, incident_ids, now=end)
+    polls = _roll_calls(session, roll_calls, now=end)
+    answers = measures.roll_call_answers(
+        session,
+        roll_call_ids,
+        start=min((clock.as_utc(r.opened_at) for r in roll_calls), default=start),
+        end=end,
+        step=SERIES_STEP,
+    )
     level = max((i.level for i in incidents), default=1)
     cap = levels.dispatch_settings(settings, level).offers_per_volunteer_per_day
+    scope = eligibility.cap_scope(session, incidents[0]) if incidents else CapScope.DRILL
     return Report(
         title=title,
         scenario=scenario,
@@ -213,66 +257,50 @@ def build(
         offers_answered=sum(1 for o in offers if o.state in ANSWERED),
         offers_accepted=sum(1 for o in offers if o.state is OfferState.ACCEPTED),
         offers_failed=sum(1 for o in offers if o.state is OfferState.FAILED),
-        messages_sent=len(sent),
-        messages_delivered=len(delivered),
-        drill_messages=len(drill_bodies),
-        drill_messages_without_prefix=sum(1 for b in drill_bodies if not b.startswith("OEFENING")),
+        messages_sent=len(asking),
+        messages_delivered=sum(1 for m in asking if m.delivered),
+        drill_messages=len(everything),
+        drill_messages_without_prefix=sum(
+            1 for m in everything if not m.body.startswith("OEFENING")
+        ),
         acceptance_minutes=acceptance,
         fill_series=_fill_series(tasks, live, start=start, end=end),
         unfillable=_unfillable(tasks, filled_of, end=end),
         gemeenten=_by_gemeente(tasks, filled_of),
         support_points=_by_support_point(session, tasks, filled_of),
-        over_caps=_over_caps(offers, cap),
+        over_caps=measures.over_caps(
+            session,
+            offers=offers,
+            scope=scope,
+            offers_cap=cap,
+            assignments_cap=settings.dispatch_assignments_per_day,
+        ),
         offers_cap=cap,
         wall_seconds=wall_seconds,
         roll_call_recipients=polls[0],
         roll_call_sent=polls[1],
         roll_call_yes=polls[2],
         roll_call_no=polls[3],
+        messages_total=len(everything),
+        roll_call_messages_sent=sum(1 for m in poll_messages if m.sent),
+        roll_call_messages_delivered=sum(1 for m in poll_messages if m.sent and m.delivered),
+        roll_call_first_answer_minutes=answers.first_answer_minutes,
+        roll_call_median_answer_minutes=answers.median_answer_minutes,
+        roll_call_series=answers.series,
+        assignments_cap=settings.dispatch_assignments_per_day,
     )
 
 
 def _roll_calls(
-    session: Session, incident_ids: list[int], *, now: datetime
+    session: Session, roll_calls: list[RollCall], *, now: datetime
 ) -> tuple[int, int, int, int]:
     """Recipients, sent, JA and NEE over the drill's roll-calls."""
     totals = [0, 0, 0, 0]
-    for roll_call in session.exec(
-        select(RollCall).where(col(RollCall.incident_id).in_(incident_ids))
-    ):
+    for roll_call in roll_calls:
         status = rollcall.status(session, roll_call, now=now)
         for i, value in enumerate((roll_call.recipients, roll_call.sent, status.yes, status.no)):
             totals[i] += value
     return totals[0], totals[1], totals[2], totals[3]
-
-
-def _offer_messages(session: Session, offer_ids: list[int]) -> list[tuple[MessageState, str]]:
-    found: list[tuple[MessageState, str]] = []
-    for chunk in _chunks(offer_ids):
-        found += [
-            (MessageState(state), provider)
-            for state, provider in session.exec(
-                select(OutboxMessage.state, OutboxMessage.provider).where(
-                    col(OutboxMessage.subject_kind) == OFFER_SUBJECT,
-                    col(OutboxMessage.subject_id).in_(chunk),
-                )
-            )
-        ]
-    return found
-
-
-def _drill_bodies(session: Session, offer_ids: list[int], assignment_ids: list[int]) -> list[str]:
-    """The bodies of every message about the drill's offers and assignments."""
-    bodies: list[str] = []
-    for kind, ids in ((OFFER_SUBJECT, offer_ids), ("assignment", assignment_ids)):
-        for chunk in _chunks(ids):
-            bodies += session.exec(
-                select(OutboxMessage.body).where(
-                    col(OutboxMessage.subject_kind) == kind,
-                    col(OutboxMessage.subject_id).in_(chunk),
-                )
-            ).all()
-    return bodies
 
 
 def _fill_series(
@@ -349,17 +377,6 @@ def _by_support_point(
     return sorted(rows.values(), key=lambda r: (r.fill_rate, -r.slots, r.code))
 
 
-def _over_caps(offers: list[Offer], cap: int) -> int:
-    per_day: Counter[tuple[int, Any]] = Counter(
-        (o.volunteer_id, clock.local(clock.as_utc(o.created_at)).date()) for o in offers
-    )
-    return len({volunteer for (volunteer, _day), n in per_day.items() if n > cap})
-
-
-def _chunks(values: list[int], size: int = 2000) -> list[list[int]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
-
-
 # --- CSV --------------------------------------------------------------------------------------
 
 
@@ -374,6 +391,10 @@ def csv_files(report: Report) -> dict[str, str]:
         "toezeggingen.csv": [
             ["n-de toezegging", "minuten"],
             *[[n, m] for n, m in report.acceptance_minutes],
+        ],
+        "oproep_antwoorden.csv": [
+            ["minuten", "gevraagd", "beantwoord", "aandeel beantwoord"],
+            *[[m, a, b, round(b / a, 4) if a else 0] for m, a, b in report.roll_call_series],
         ],
         "onvervulbaar.csv": [["reden", "taken"], *[[r, n] for r, n in report.unfillable]],
         "dekking_gemeente.csv": _coverage_rows("gemeente", report.gemeenten),
@@ -400,6 +421,9 @@ def summary_rows(report: Report) -> list[tuple[str, Any]]:
     def pct(x: float) -> str:
         return f"{100 * x:.1f}%"
 
+    def minutes(x: float | None) -> str:
+        return "—" if x is None else f"{x:.1f}"
+
     first = report.first_acceptance_minutes
     per_task = report.messages_per_filled_task
     polls: list[tuple[str, Any]] = []
@@ -408,12 +432,19 @@ def summary_rows(report: Report) -> list[tuple[str, Any]]:
         polls = [
             ("Oproep: ontvangers", report.roll_call_recipients),
             ("Oproep: verstuurd", report.roll_call_sent),
+            ("Oproep: afgeleverd", report.roll_call_messages_delivered),
+            (
+                "Oproep: bereik (afgeleverd / verstuurd)",
+                pct(report.roll_call_reach) if report.roll_call_messages_sent else "—",
+            ),
             ("Oproep: JA", report.roll_call_yes),
             ("Oproep: NEE", report.roll_call_no),
             (
                 "Oproep: responspercentage",
                 pct(answered / report.roll_call_sent) if report.roll_call_sent else "—",
             ),
+            ("Oproep: eerste antwoord na (min)", minutes(report.roll_call_first_answer_minutes)),
+            ("Oproep: mediane antwoordtijd (min)", minutes(report.roll_call_median_answer_minutes)),
         ]
     rows: list[tuple[str, Any]] = [
         ("Vrijwilligers", report.volunteers),
@@ -422,11 +453,12 @@ def summary_rows(report: Report) -> list[tuple[str, Any]]:
         ("Plekken gevuld", report.slots_filled),
         ("Vulgraad", pct(report.fill_rate)),
         ("Aanbiedingen", report.offers),
-        ("Berichten verstuurd", report.messages_sent),
-        ("Berichten afgeleverd", report.messages_delivered),
+        ("Vragen verstuurd (aanbiedingen en oproepen)", report.messages_sent),
+        ("Vragen afgeleverd", report.messages_delivered),
         ("Bereik (afgeleverd / verstuurd)", pct(report.reach)),
         ("Responspercentage", pct(report.response_rate)),
-        ("Eerste toezegging na (min)", "—" if first is None else f"{first:.1f}"),
+        ("Eerste toezegging na (min)", minutes(first)),
+        ("Berichten van de oefening in totaal", report.messages_total or report.offers),
         ("Berichten per gevulde taak", "—" if per_task is None else f"{per_task:.1f}"),
         ("Onvervulbare taken", report.unfillable_total),
         ("Vaker gevraagd dan de limiet toestaat", report.over_caps),

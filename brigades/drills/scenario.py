@@ -1,7 +1,8 @@
 """Drill scenarios: what surge to replay, against which population, with which response model.
 
 A scenario is a JSON file (``brigades/drills/scenarios/*.json`` ship with the project; a drill lead
-may pass any path). Every problem is reported at once, in Dutch, with the field it concerns::
+may pass any path to the command line, or upload a file on the drill page). Every problem is
+reported at once, in Dutch, with the field it concerns::
 
     {
       "name": "VR09 24 uur piek",
@@ -45,6 +46,8 @@ TASK_TYPES = (
     "zorglocatie_ondersteuning",
     "lichte_persoonlijke_verzorging",
 )
+# An uploaded scenario file is a small JSON object; anything bigger is refused unread.
+MAX_UPLOAD_BYTES = 64 * 1024
 MAX_TASKS = 100_000
 MAX_VOLUNTEERS = 500_000
 MAX_HOURS = 168
@@ -126,10 +129,35 @@ def load(name_or_path: str) -> Scenario:
         known = ", ".join(shipped())
         raise ScenarioInvalid([f"scenario '{name_or_path}' niet gevonden (meegeleverd: {known})"])
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioInvalid(["het bestand is geen UTF-8-tekst"]) from exc
+    return from_json(text, key=path.stem)
+
+
+def from_json(text: str, *, key: str = "") -> Scenario:
+    """A scenario from its JSON text; ScenarioInvalid lists every problem."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise ScenarioInvalid([f"geen geldige JSON ({exc})"]) from exc
-    return parse(raw, key=path.stem)
+    return parse(raw, key=key)
+
+
+def from_upload(data: bytes, *, filename: str) -> tuple[Scenario, str]:
+    """An uploaded scenario file: the scenario and its JSON text to store (ScenarioInvalid,
+    in Dutch, for a file that is too big, not UTF-8, not JSON or not a valid scenario)."""
+    if not data:
+        raise ScenarioInvalid(["het bestand is leeg"])
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ScenarioInvalid([f"het bestand is groter dan {MAX_UPLOAD_BYTES // 1024} kB"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioInvalid(["het bestand is geen UTF-8-tekst"]) from exc
+    stem = Path(filename).stem
+    key = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)[:60].strip("-")
+    return from_json(text, key=key or "upload"), text
 
 
 def parse(raw: Any, *, key: str = "") -> Scenario:

@@ -16,6 +16,7 @@ import logging
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -30,14 +31,16 @@ from brigades.audit import service as audit
 from brigades.audit.service import Actor
 from brigades.db import make_engine, session_scope
 from brigades.dispatch import rollcall
+from brigades.drills import lifecycle, simulator
 from brigades.drills import report as drill_report
 from brigades.drills import scenario as scenarios
-from brigades.drills import simulator
+from brigades.drills import scratch as scratch_db
 from brigades.drills.models import DRILL_OBJECT, Drill, DrillRun, DrillState, DrillType
-from brigades.errors import Forbidden, InvalidInput, NotFound
+from brigades.errors import DomainError, Forbidden, InvalidInput, NotFound
 from brigades.incidents import service as incidents
 from brigades.incidents.models import Incident, IncidentKind
 from brigades.settings import Settings
+from geo import load_reference_data
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +54,21 @@ def may_drill(scope: AccessScope) -> bool:
     return scope.role in DRILL_ROLES and not scope.read_only
 
 
+def covers(scope: AccessScope, vr_code: str) -> bool:
+    """Whether a drill of ``vr_code`` is in the user's reach (the whole country: every region)."""
+    if vr_code == scenarios.WHOLE_COUNTRY:
+        return scope.unrestricted or all(
+            scope.covers_region(code) for code in load_reference_data().regions
+        )
+    return scope.covers_region(vr_code)
+
+
 def require_may_drill(scope: AccessScope, vr_code: str | None = None) -> None:
     """Forbidden unless a drill lead / regional coordinator; NotFound outside their regions."""
     if scope.role not in DRILL_ROLES:
         raise Forbidden("Alleen oefenleiders en regionale coördinatoren houden oefeningen.")
     scope.require_write()
-    if vr_code is not None and not scope.covers_region(vr_code):
+    if vr_code is not None and not covers(scope, vr_code):
         raise NotFound(NOT_FOUND)
 
 
@@ -91,17 +103,42 @@ def plan_simulation(
     require_may_drill(scope)
     if scenario_name not in scenarios.shipped():
         raise InvalidInput("Kies een van de meegeleverde scenario's.", field="scenario")
-    scenario = scenarios.load(scenario_name)
+    return _plan(session, scope, actor, scenarios.load(scenario_name), None, now)
+
+
+def plan_uploaded_simulation(
+    session: Session,
+    *,
+    scope: AccessScope,
+    actor: Actor,
+    data: bytes,
+    filename: str,
+    now: datetime,
+) -> Drill:
+    """Plan a simulated surge of a scenario file the drill lead uploaded (validated first, like
+    a shipped one; its JSON is kept on the drill for the process that runs it)."""
+    require_may_drill(scope)
+    scenario, text = scenarios.from_upload(data, filename=filename)
+    return _plan(session, scope, actor, scenario, text, now)
+
+
+def _plan(
+    session: Session,
+    scope: AccessScope,
+    actor: Actor,
+    scenario: scenarios.Scenario,
+    source: str | None,
+    now: datetime,
+) -> Drill:
     region = scenario.region
-    if region == scenarios.WHOLE_COUNTRY:
-        if not scope.unrestricted:
-            raise Forbidden("Een landelijk scenario kan alleen wie alle regio's ziet.")
-    else:
-        require_may_drill(scope, region)
+    if region == scenarios.WHOLE_COUNTRY and not covers(scope, region):
+        raise Forbidden("Een landelijk scenario kan alleen wie alle regio's ziet.")
+    require_may_drill(scope, region)
     drill = Drill(
         vr_code=region[:4],
         type=DrillType.SIMULATED,
-        scenario=scenario_name,
+        scenario=scenario.key,
+        scenario_json=source,
         name=scenario.name,
         lead_user_id=scope.user_id,
         created_at=now,
@@ -160,6 +197,14 @@ def start_live_drill(
     if scenario_name not in scenarios.shipped():
         raise InvalidInput("Kies een van de meegeleverde scenario's.", field="scenario")
     scenario = scenarios.load(scenario_name)
+    if scenario.region == scenarios.WHOLE_COUNTRY:
+        # Its tasks are meant for the whole country: put in one region they would be far too
+        # many for the people there.
+        raise InvalidInput(
+            "Een landelijk scenario kan alleen als gesimuleerde piek; kies een scenario van "
+            "één regio.",
+            field="scenario",
+        )
     incident = incidents.open_incident(
         session,
         actor=actor,
@@ -206,7 +251,10 @@ def list_drills(session: Session, *, scope: AccessScope) -> Sequence[Drill]:
     require_may_drill(scope)
     stmt = select(Drill).order_by(col(Drill.id).desc()).limit(200)
     if scope.vr_codes is not None:
-        stmt = stmt.where(col(Drill.vr_code).in_(sorted(scope.vr_codes)))
+        codes = set(scope.vr_codes)
+        if covers(scope, scenarios.WHOLE_COUNTRY):
+            codes.add(scenarios.WHOLE_COUNTRY)
+        stmt = stmt.where(col(Drill.vr_code).in_(sorted(codes)))
     return session.exec(stmt).all()
 
 
@@ -214,7 +262,7 @@ def get_drill(session: Session, *, scope: AccessScope, drill_id: int) -> Drill:
     """One drill in the user's regions (NotFound otherwise)."""
     require_may_drill(scope)
     drill = session.get(Drill, drill_id)
-    if drill is None or not scope.covers_region(drill.vr_code):
+    if drill is None or not covers(scope, drill.vr_code):
         raise NotFound(NOT_FOUND)
     return drill
 
@@ -260,17 +308,7 @@ def record_report(
     require_may_drill(scope, drill.vr_code)
     if drill.incident_id is None:
         raise InvalidInput("Een simulatie maakt haar eigen evaluatie.", field="drill")
-    built = drill_report.build(
-        session,
-        incident_ids=[drill.incident_id],
-        settings=settings,
-        title=drill.name,
-        scenario=drill.scenario or "",
-        until=now,
-    )
-    run = DrillRun(drill_id=drill.id or 0, created_at=now, report_json=built.to_json())
-    session.add(run)
-    session.flush()
+    run = lifecycle.store_report(session, drill=drill, settings=settings, now=now)
     _record(session, actor, drill, "drill.report", now)
     return run
 
@@ -320,55 +358,73 @@ def run_simulation(
     scratch_url: str | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> int:
-    """Run a planned simulated drill (in its own process) and store its report; the run's id."""
+    """Run a planned simulated drill (in its own process) and store its report; the run's id.
+
+    Whatever goes wrong after the drill is marked running (a scenario that no longer loads, a
+    crash in the simulation, an interrupt), the drill is marked failed with a Dutch reason
+    before the error goes on: a drill never stays "running" after its process ended.
+    """
+    # The simulation installs its own clock for its simulated time; the drill row's times are
+    # this process's (real) time, taken from the clock installed before it.
+    outer = clock.get_clock()
     with session_scope(engine) as session:
         drill = session.get(Drill, drill_id)
         if drill is None or drill.type is not DrillType.SIMULATED or drill.scenario is None:
             raise NotFound(NOT_FOUND)
         drill.state = DrillState.RUNNING
-        drill.started_at = clock.now()
+        drill.started_at = drill.progress_at = outer.now()
+        drill.progress_note = "Scenario laden"
         session.add(drill)
-        scenario = scenarios.load(drill.scenario)
-    last = [-1.0]
+        source = drill.scenario_json
+        name = drill.scenario
+    last = [-1.0, time.monotonic()]
 
     def _progress(share: float, note: str) -> None:
         if progress is not None:
             progress(share, note)
-        if share - last[0] < PROGRESS_EVERY and share < 1:
+        quiet = time.monotonic() - last[1] >= lifecycle.HEARTBEAT.total_seconds()
+        if share - last[0] < PROGRESS_EVERY and share < 1 and not quiet:
             return
-        last[0] = share
+        last[0], last[1] = share, time.monotonic()
         with session_scope(engine) as session:
             row = session.get(Drill, drill_id)
             if row is not None:
                 row.progress = round(share, 3)
                 row.progress_note = note[:200]
+                row.progress_at = outer.now()
                 session.add(row)
 
     try:
+        scenario = scenarios.from_json(source, key=name) if source else scenarios.load(name)
         with tempfile.TemporaryDirectory(prefix="zb-oefening-") as directory:
-            scratch = make_engine(scratch_url) if scratch_url else scratch_database(Path(directory))
+            scratch = (
+                scratch_db.open_scratch(scratch_url)
+                if scratch_url
+                else scratch_database(Path(directory))
+            )
             try:
                 built = simulate(scratch, settings, scenario, progress=_progress)
             finally:
                 scratch.dispose()
-    except Exception:
-        with session_scope(engine) as session:
-            row = session.get(Drill, drill_id)
-            if row is not None:
-                row.state = DrillState.FAILED
-                row.finished_at = clock.now()
-                session.add(row)
+    except DomainError as exc:
+        _failed(engine, drill_id, f"Mislukt: {exc.message}", outer.now())
+        raise
+    except BaseException as exc:
+        # Marked failed for any error (also an interrupt), then raised on: the process ends.
+        reason = f"Mislukt: de simulatie brak af ({type(exc).__name__}). Zie het logboek."
+        _failed(engine, drill_id, reason, outer.now())
         raise
     with session_scope(engine) as session:
         row = session.get(Drill, drill_id)
         assert row is not None
         row.state = DrillState.DONE
         row.progress = 1.0
-        row.finished_at = clock.now()
+        row.progress_at = row.finished_at = outer.now()
+        row.progress_note = "Klaar"
         session.add(row)
         run = DrillRun(
             drill_id=drill_id,
-            created_at=clock.now(),
+            created_at=outer.now(),
             wall_seconds=built.wall_seconds,
             report_json=built.to_json(),
         )
@@ -376,6 +432,13 @@ def run_simulation(
         session.flush()
         assert run.id is not None
         return run.id
+
+
+def _failed(engine: Engine, drill_id: int, reason: str, now: datetime) -> None:
+    with session_scope(engine) as session:
+        row = session.get(Drill, drill_id)
+        if row is not None:
+            lifecycle.fail(session, drill=row, reason=reason, now=now)
 
 
 def planned_ids(session: Session) -> list[int]:
@@ -394,6 +457,7 @@ def planned_ids(session: Session) -> list[int]:
 def start_planned(engine: Engine, settings: Settings) -> int:
     """The worker's job: hand every planned simulation to its own process; returns how many."""
     started = 0
+    now = clock.now()
     with session_scope(engine) as session:
         ids = planned_ids(session)
         for drill_id in ids:
@@ -402,15 +466,22 @@ def start_planned(engine: Engine, settings: Settings) -> int:
                 continue
             drill.state = DrillState.RUNNING
             drill.progress_note = "Gestart"
+            # The child reports progress from here on; silence for long marks the run failed.
+            drill.progress_at = now
             session.add(drill)
     for drill_id in ids:
         # The child reads the same settings from the environment; it logs, it does not talk.
-        subprocess.Popen(
-            [sys.executable, "-m", "brigades.cli", "drill", "run", "--drill-id", str(drill_id)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        try:
+            subprocess.Popen(
+                [sys.executable, "-m", "brigades.cli", "drill", "run", "--drill-id", str(drill_id)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            _failed(engine, drill_id, f"Mislukt: het simulatieproces startte niet ({exc}).", now)
+            log.error("simulated drill %s: its process did not start", drill_id)
+            continue
         started += 1
         log.info("simulated drill %s started in its own process", drill_id)
     return started

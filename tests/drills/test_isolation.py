@@ -9,13 +9,15 @@ from sqlmodel import Session, col, select
 from brigades import clock
 from brigades.conversation import inbound
 from brigades.conversation.models import Question
-from brigades.dispatch import jobs
+from brigades.dispatch import index, jobs
+from brigades.dispatch.eligibility import CapScope
 from brigades.dispatch.jobs import SessionFactory
 from brigades.drills.models import Drill, DrillState, DrillType
-from brigades.incidents.models import Incident
+from brigades.incidents.models import Incident, IncidentState
 from brigades.settings import Settings
 from brigades.tasks.models import (
     Assignment,
+    AssignmentState,
     CareTask,
     Offer,
     OfferState,
@@ -168,3 +170,112 @@ def test_a_drill_never_alters_the_real_incidents_offers_or_tasks(
         if message.subject_kind == "offer" and message.subject_id == real_offer.id:
             assert not message.body.startswith("OEFENING")
     assert all(m.body.startswith("OEFENING") for m in messages if m.drill)
+
+
+# --- ranking: a drill's offers and assignments never change who is offered real work ----------
+
+
+def _drill_history(session: Session, volunteer: Volunteer, drill_incident: Incident) -> None:
+    """Yesterday's drill activity of a volunteer (not today: today's caps stay out of it)."""
+    yesterday = clock.now() - timedelta(days=1)
+    drill_task = task(session, drill_incident)
+    for _ in range(4):
+        session.add(
+            Offer(
+                task_id=drill_task.id or 0,
+                volunteer_id=volunteer.id or 0,
+                state=OfferState.EXPIRED,
+                created_at=yesterday,
+                expires_at=yesterday + timedelta(minutes=30),
+                state_changed_at=yesterday + timedelta(minutes=30),
+            )
+        )
+    session.add(
+        Assignment(
+            task_id=drill_task.id or 0,
+            volunteer_id=volunteer.id or 0,
+            state=AssignmentState.DONE,
+            assigned_at=yesterday,
+            state_changed_at=yesterday,
+        )
+    )
+    session.flush()
+
+
+def _three_in_a_row(session: Session) -> tuple[Volunteer, Volunteer, Volunteer]:
+    return (
+        ready_volunteer(session, km=0.2),
+        ready_volunteer(session, km=0.6),
+        ready_volunteer(session, km=1.0),
+    )
+
+
+def test_a_drills_history_does_not_change_who_is_offered_a_real_task(
+    session: Session, clock: clock.ManualClock, settings: Settings, rounds: SessionFactory
+) -> None:
+    near, middle, _far = _three_in_a_row(session)
+    # Four unanswered drill offers and a drill assignment: as real history they would push the
+    # nearest volunteer to the back (load and unreliability), behind both others.
+    _drill_history(session, near, _drill(session))
+    real_task = task(session, incident(session))  # level 1: one slot, two offers
+    jobs.run_round(rounds, settings)
+    assert {o.volunteer_id for o in _offers(session, real_task)} == {near.id, middle.id}
+
+
+def test_a_shared_caps_drills_history_counts_for_real_ranking(
+    session: Session, clock: clock.ManualClock, settings: Settings, rounds: SessionFactory
+) -> None:
+    near, middle, far = _three_in_a_row(session)
+    _drill_history(session, near, _drill(session, shared=True))
+    real_task = task(session, incident(session))
+    jobs.run_round(rounds, settings)
+    assert {o.volunteer_id for o in _offers(session, real_task)} == {middle.id, far.id}
+
+
+def _ranked(
+    session: Session, care_task: CareTask, settings: Settings, scope: CapScope
+) -> list[int]:
+    return [
+        c.volunteer_id
+        for c in index.find_candidates(
+            session,
+            task=care_task,
+            radius_km=10,
+            limit=10,
+            exclude=frozenset(),
+            boost=frozenset(),
+            allowed_vr_codes=frozenset({"VR09"}),
+            settings=settings,
+            now=clock.now(),
+            scope=scope,
+        )
+    ]
+
+
+def test_live_drill_offers_leave_the_real_ranking_as_it_was(
+    session: Session, clock: clock.ManualClock, settings: Settings, rounds: SessionFactory
+) -> None:
+    near, middle, far = _three_in_a_row(session)
+    # A task to rank for, kept out of the dispatch rounds (its incident is no longer open).
+    real = incident(session)
+    real_task = task(session, real, start_in=timedelta(hours=6))
+    real.state = IncidentState.CLOSING
+    session.add(real)
+    session.flush()
+    before = _ranked(session, real_task, settings, CapScope.REAL)
+    assert before == [near.id, middle.id, far.id]
+    # A live drill's waves offer its tasks to the nearest people, in this process (the cached
+    # real ranking) and in the database (the next rebuild).
+    drill = _drill(session)
+    for hours in (1, 3):
+        task(session, drill, start_in=timedelta(hours=hours))
+    jobs.run_round(rounds, settings)
+    drilled = session.exec(
+        select(Offer.volunteer_id)
+        .join(CareTask, col(CareTask.id) == col(Offer.task_id))
+        .where(col(CareTask.incident_id) == drill.id)
+    ).all()
+    assert near.id in drilled
+    assert _ranked(session, real_task, settings, CapScope.REAL) == before
+    index.invalidate()
+    assert _ranked(session, real_task, settings, CapScope.REAL) == before

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlmodel import Session, col, select
 
+import geo
 from brigades.accounts.models import Role
 from brigades.clock import ManualClock
 from brigades.conversation import inbound
@@ -12,6 +16,7 @@ from brigades.dispatch import jobs, rollcall
 from brigades.dispatch.jobs import SessionFactory
 from brigades.dispatch.models import RollCall
 from brigades.drills import report as drill_report
+from brigades.drills import scenario
 from brigades.drills.models import Drill, DrillRun, DrillState, DrillType
 from brigades.incidents.models import Incident, IncidentKind
 from brigades.settings import Settings
@@ -19,6 +24,9 @@ from brigades.tasks.models import CareTask, Offer
 from notifications.models import OutboxMessage
 from tests.accounts.factories import csrf_token, make_user, sign_in
 from tests.dispatch.factories import ready_volunteer
+from tests.drills.test_runs import TINY
+
+UPLOAD = {**TINY, "population": {**TINY["population"]}}  # type: ignore[dict-item]
 
 
 def _run(session: Session, drill: Drill, title: str, settings: Settings) -> DrillRun:
@@ -198,3 +206,118 @@ def test_only_drill_leads_and_regional_coordinators_of_the_region(
     assert "Elders" not in client.get("/beheer/oefeningen").text
     client.cookies.clear()
     assert client.get("/beheer/oefeningen").status_code in (303, 401)
+
+
+def test_a_drill_lead_uploads_a_scenario_file(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    sign_in(client, session, make_user(session, role=Role.DRILL_LEAD))
+    url = "/beheer/oefeningen/simulatie/bestand"
+    own = {**UPLOAD, "name": "Eigen piek Utrecht"}
+    body = json.dumps(own).encode()
+    files = {"scenario_file": ("eigen piek.json", body, "application/json")}
+    assert client.post(url, files=files).status_code == 403  # no CSRF token
+    planned = client.post(url, data={"csrf_token": csrf_token(client)}, files=files)
+    assert planned.status_code == 303, planned.text
+    drill = session.exec(select(Drill).order_by(col(Drill.id).desc())).first()
+    assert drill is not None and drill.state is DrillState.PLANNED
+    assert (drill.name, drill.scenario, drill.vr_code) == (
+        "Eigen piek Utrecht",
+        "eigen-piek",
+        "VR09",
+    )
+    assert drill.scenario_json is not None and json.loads(drill.scenario_json) == own
+    assert "Eigen piek Utrecht" in client.get(planned.headers["location"]).text
+
+
+def test_a_broken_scenario_upload_is_explained_in_dutch(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    sign_in(client, session, make_user(session, role=Role.DRILL_LEAD))
+    url = "/beheer/oefeningen/simulatie/bestand"
+
+    def post(name: str, content: bytes) -> Response:
+        return client.post(
+            url,
+            data={"csrf_token": csrf_token(client)},
+            files={"scenario_file": (name, content, "application/json")},
+        )
+
+    broken = post("kapot.json", json.dumps({**UPLOAD, "tasks": 0, "region": "VR77"}).encode())
+    assert broken.status_code == 422
+    assert "tasks: moet tussen 1 en 100000 liggen" in broken.text
+    assert "onbekende veiligheidsregio" in broken.text
+    assert post("kapot.json", b"{niet: json").status_code == 422
+    assert "geen geldige JSON" in post("kapot.json", b"{niet: json").text
+    latin = post(
+        "latin.json", json.dumps({**UPLOAD, "name": "Één"}, ensure_ascii=False).encode("cp1252")
+    )
+    assert latin.status_code == 422 and "geen UTF-8" in latin.text
+    big = post("groot.json", b" " * (scenario.MAX_UPLOAD_BYTES + 1))
+    assert big.status_code == 422 and "groter dan 64 kB" in big.text
+    missing = client.post(url, data={"csrf_token": csrf_token(client)})
+    assert missing.status_code == 422 and "Kies een scenariobestand" in missing.text
+    # Another region's scenario is not this drill lead's to run.
+    other = post("elders.json", json.dumps({**UPLOAD, "region": "VR13"}).encode())
+    assert other.status_code == 404
+    assert session.exec(select(Drill)).first() is None
+
+
+def test_the_whole_country_scenario_is_for_whom_sees_every_region(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    sign_in(client, session, make_user(session, role=Role.DRILL_LEAD))
+    overview = client.get("/beheer/oefeningen").text
+    assert "Nederland: landelijke piek" in overview
+    national = {"csrf_token": csrf_token(client), "scenario": "nl-landelijk-24u"}
+    refused = client.post("/beheer/oefeningen/simulatie", data=national)
+    assert refused.status_code == 403 and "landelijk scenario" in refused.text
+    live = client.post("/beheer/oefeningen/live", data={**national, "vr_code": "VR09"})
+    assert live.status_code == 422 and "alleen als gesimuleerde piek" in live.text
+    assert session.exec(select(Drill)).first() is None
+
+
+def test_a_drill_lead_of_every_region_plans_the_whole_country(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    everywhere = tuple(sorted(geo.load_reference_data().regions))
+    sign_in(client, session, make_user(session, role=Role.DRILL_LEAD, vr_codes=everywhere))
+    planned = client.post(
+        "/beheer/oefeningen/simulatie",
+        data={"csrf_token": csrf_token(client), "scenario": "nl-landelijk-24u"},
+    )
+    assert planned.status_code == 303, planned.text
+    drill = session.exec(select(Drill)).one()
+    assert (drill.vr_code, drill.scenario) == ("NL", "nl-landelijk-24u")
+    assert "Nederland: landelijke piek" in client.get(planned.headers["location"]).text
+    assert f"/beheer/oefeningen/{drill.id}" in client.get("/beheer/oefeningen").text
+    # A drill lead of one region does not see it.
+    client.cookies.clear()
+    sign_in(client, session, make_user(session, role=Role.DRILL_LEAD))
+    assert client.get(f"/beheer/oefeningen/{drill.id}").status_code == 404
+
+
+def test_a_failed_run_says_why_and_stops_refreshing(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    from brigades.drills import lifecycle
+
+    drill = Drill(
+        vr_code="VR09",
+        type=DrillType.SIMULATED,
+        scenario="klein",
+        name="Vastgelopen",
+        state=DrillState.RUNNING,
+        progress_at=clock.now(),
+        created_at=clock.now(),
+    )
+    session.add(drill)
+    session.commit()
+    sign_in(client, session, make_user(session, role=Role.DRILL_LEAD))
+    assert 'http-equiv="refresh"' in client.get(f"/beheer/oefeningen/{drill.id}").text
+    clock.advance(lifecycle.STALE_AFTER * 2)
+    lifecycle.fail_stale(session, now=clock.now())
+    session.commit()
+    page = client.get(f"/beheer/oefeningen/{drill.id}").text
+    assert "Mislukt" in page and "geen voortgang" in page
+    assert 'http-equiv="refresh"' not in page

@@ -26,6 +26,9 @@ def test_the_shipped_scenarios_are_valid() -> None:
         loaded = scenario.load(name)
         assert loaded.key == name
         assert abs(sum(loaded.mix.values()) - 1) <= 0.01
+    country = scenario.load("nl-landelijk-24u")
+    assert country.region == scenario.WHOLE_COUNTRY and len(country.regions) == 25
+    assert (country.tasks, country.population.volunteers) == (3000, 40_000)
     surge = scenario.load("vr09-24u-50k")
     assert (surge.hours, surge.tasks, surge.population.volunteers) == (24, 800, 50_000)
     assert surge.mix["boodschappen"] == 0.6 and surge.mix["gezelschap"] == 0.2

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import timedelta
+from statistics import NormalDist
 
 import pytest
 from sqlmodel import Session, col, func, select
@@ -16,10 +18,13 @@ from brigades.drills import scenario as scenarios
 from brigades.drills import simulator
 from brigades.incidents import levels
 from brigades.incidents.models import Incident, IncidentKind
+from brigades.settings import Settings
 from brigades.tasks.models import Assignment, AssignmentState, CareTask, Offer, OfferState
 from brigades.volunteers.models import Volunteer
 from notifications.models import InboundMessage, MessageState, OutboxMessage
 from tests.conftest import make_settings
+
+LEVELS = Settings.model_fields["incident_levels"].default
 
 SMALL = {
     "name": "Kleine testpiek",
@@ -42,7 +47,9 @@ def surge(databases):  # type: ignore[no-untyped-def]
     """One small surge for the whole module (it is the slow part), in a throwaway database."""
     url = databases.new()
     engine = make_engine(url)
-    settings = make_settings(url)
+    # One offer per open slot (wave factor 1): no offer is withdrawn because another filled its
+    # task, so every reply the response model draws can count (see the response-rate test).
+    settings = make_settings(url, incident_levels=tuple((r, e, c, 1.0) for r, e, c, _ in LEVELS))
     outcome = simulator.run(engine, settings, scenarios.parse(SMALL, key="klein-test"))
     with Session(engine) as session:
         built = drill_report.build(
@@ -123,16 +130,30 @@ def test_the_report_matches_the_database(surge) -> None:  # type: ignore[no-unty
     assert built.offers == len(offers) > 0
     answered = {OfferState.ACCEPTED, OfferState.DECLINED, OfferState.TOO_LATE}
     assert built.offers_answered == sum(1 for o in offers if o.state in answered)
-    assert built.messages_sent == sent == built.messages_delivered
+    assert built.messages_sent == sent == built.messages_delivered == built.offers
     assert built.reach == 1.0
     assert built.response_rate == pytest.approx(built.offers_answered / len(offers))
+    assert built.roll_call_messages_sent == 0 and built.roll_call_series == []
     assert built.slots_filled > 0
     opened = clock.as_utc(incident.opened_at)
     first = clock.as_utc(assignments[0].assigned_at)
     assert built.first_acceptance_minutes == pytest.approx(
         round((first - opened).total_seconds() / 60, 1)
     )
-    assert built.messages_per_filled_task == pytest.approx(len(offers) / built.tasks_filled)
+    # Every message in this scratch database is the drill's, except replies to answers that
+    # found no question (an expired code): those cannot be told apart in a real database.
+    with Session(engine) as session:
+        messages = session.exec(select(OutboxMessage)).all()
+        unlinked = {
+            i.id for i in session.exec(select(InboundMessage)).all() if i.question_id is None
+        }
+    linked = [
+        m
+        for m in messages
+        if not (m.subject_kind == "inbound_message" and m.subject_id in unlinked)
+    ]
+    assert built.messages_total == len(linked) > built.offers
+    assert built.messages_per_filled_task == pytest.approx(len(linked) / built.tasks_filled)
     # The fill series ends at what was filled.
     assert built.fill_series[-1][1:] == (
         built.slots,
@@ -164,3 +185,31 @@ def test_report_survives_json_and_renders(surge) -> None:  # type: ignore[no-unt
     files = drill_report.csv_files(again)
     assert files["samenvatting.csv"].startswith("meting;waarde\n")
     assert set(files) >= {"vulgraad.csv", "dekking_gemeente.csv", "dekking_buurtsteunpunt.csv"}
+
+
+def test_the_response_rate_is_what_the_response_model_implies(surge) -> None:  # type: ignore[no-untyped-def]
+    _engine, settings, outcome, built = surge
+    response = scenarios.parse(SMALL).response
+    # Each offer that reached a phone is answered with probability ``answer``; the answer counts
+    # if it arrives while the offer is open (level 2: 20 minutes). The delay is log-normal
+    # (median 4 min, sigma 0.7): P(delay <= 20 min) = Phi(ln(20 / 4) / 0.7). With one offer
+    # per slot no offer is withdrawn by another's JA, so that is all.
+    expiry = levels.dispatch_settings(settings, SMALL["level"]).offer_expiry_minutes
+    in_time = NormalDist().cdf(
+        math.log(expiry / response.delay_median_minutes) / response.delay_spread
+    )
+    implied = response.answer * in_time
+    reachable = built.offers - built.offers_failed
+    # A binomial share over ``reachable`` offers: three standard errors (a 0.3% chance to miss
+    # for a correct model), and enough offers for that to mean something.
+    assert reachable >= 40
+    tolerance = 3 * math.sqrt(implied * (1 - implied) / reachable)
+    assert abs(built.response_rate - implied) <= tolerance, (built.response_rate, implied)
+    # The model's own draw: a reply per offer message with probability ``answer``.
+    replies = outcome.replies / built.offers
+    assert abs(replies - response.answer) <= 3 * math.sqrt(0.8 * 0.2 / built.offers)
+    # Of the answers in time, a share ``accept`` is JA (a cold call: nobody said JA to a roll-call).
+    yes = built.offers_accepted / built.offers_answered
+    assert abs(yes - response.accept) <= 3 * math.sqrt(
+        response.accept * (1 - response.accept) / built.offers_answered
+    )
