@@ -32,6 +32,8 @@ from brigades.errors import DomainError
 from brigades.settings import Settings
 
 TEST_DB = os.environ.get("ZB_TEST_DB", "sqlite")
+if TEST_DB not in ("sqlite", "postgresql"):
+    raise SystemExit(f"ZB_TEST_DB must be 'sqlite' or 'postgresql', not {TEST_DB!r}")
 PG_SERVER = os.environ.get("ZB_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
