@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,10 +26,12 @@ from sqlmodel import Session
 from brigades import clock as clock_module
 from brigades import migrate
 from brigades.app import create_app
+from brigades.conversation.inbound import record_inbound_rows
 from brigades.db import make_engine
 from brigades.deps import get_session
 from brigades.errors import DomainError
 from brigades.settings import Settings
+from brigades.webhooks.recorder import recorder_for
 
 TEST_DB = os.environ.get("ZB_TEST_DB", "sqlite")
 if TEST_DB not in ("sqlite", "postgresql"):
@@ -197,7 +199,18 @@ def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
             session.commit()
 
     application.dependency_overrides[get_session] = _session_override
+    application.dependency_overrides[recorder_for] = lambda: SessionRecorder(session)
     return application
+
+
+class SessionRecorder:
+    """Inbound SMS recorded on the test's rolled-back session (the app batches on its engine)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    async def record(self, row: Mapping[str, object]) -> int | None:
+        return record_inbound_rows(self.session.connection(), [row])[0]
 
 
 @pytest.fixture

@@ -32,9 +32,11 @@ import dataclasses
 import enum
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -167,6 +169,53 @@ def handle_inbound(
     )
 
 
+def inbound_row(
+    *,
+    provider: str,
+    provider_sid: str,
+    from_number: str,
+    to_number: str | None,
+    body: str,
+    now: datetime,
+) -> dict[str, object]:
+    """The ``inbound_message`` row of one incoming SMS, as :func:`record_inbound_rows` takes it."""
+    return {
+        "provider": provider,
+        "provider_sid": provider_sid,
+        "from_number": normalise_number(from_number),
+        "to_number": to_number,
+        "body": (body or "")[:MAX_BODY_CHARS],
+        "received_at": now,
+    }
+
+
+def record_inbound_rows(
+    connection: Connection, rows: Sequence[Mapping[str, object]]
+) -> list[int | None]:
+    """Record incoming SMS in one statement; per row its new id, or None for a repeated SID.
+
+    One ``INSERT ... ON CONFLICT (provider_sid) DO NOTHING`` for all rows (a webhook burst is
+    recorded in one transaction). A SID that occurs twice among ``rows`` is recorded once: the
+    first occurrence gets the id.
+    """
+    if not rows:
+        return []
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    table = InboundMessage.metadata.tables["inbound_message"]
+    # A Core statement: the ORM's DML bookkeeping was a third of the webhook's time.
+    statement = (
+        dialect.insert(table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+        .returning(table.c.id, table.c.provider_sid)
+    )
+    new_ids = {sid: row_id for row_id, sid in connection.execute(statement).all()}
+    ids: list[int | None] = []
+    for row in rows:
+        ids.append(new_ids.pop(str(row["provider_sid"]), None))
+    return ids
+
+
 def record_inbound(
     session: Session,
     *,
@@ -179,30 +228,17 @@ def record_inbound(
 ) -> int | None:
     """Only record one incoming SMS, for the worker to handle (:func:`handle_pending`).
 
-    One ``INSERT ... ON CONFLICT (provider_sid) DO NOTHING``: the webhook's whole database work.
     Returns the new row's id, or None when the SID was recorded before (a provider's retry).
     """
-    values = {
-        "provider": provider,
-        "provider_sid": provider_sid,
-        "from_number": normalise_number(from_number),
-        "to_number": to_number,
-        "body": (body or "")[:MAX_BODY_CHARS],
-        "received_at": now,
-    }
-    connection = session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    table = InboundMessage.metadata.tables["inbound_message"]
-    # A Core statement on the session's connection: the ORM's DML bookkeeping was a third of
-    # the webhook's time.
-    statement = (
-        dialect.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["provider_sid"])
-        .returning(table.c.id)
+    row = inbound_row(
+        provider=provider,
+        provider_sid=provider_sid,
+        from_number=from_number,
+        to_number=to_number,
+        body=body,
+        now=now,
     )
-    inbound_id: int | None = connection.execute(statement).scalar_one_or_none()
-    return inbound_id
+    return record_inbound_rows(session.connection(), [row])[0]
 
 
 def handle_pending(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
-from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from brigades.deps import SettingsDep
@@ -19,25 +19,38 @@ log = logging.getLogger(__name__)
 MAX_FORM_FIELDS = 100
 
 
+async def _form_items(request: Request) -> list[tuple[str, str]]:
+    """The parameters of Twilio's ``application/x-www-form-urlencoded`` body, or 400.
+
+    Parsed with ``urllib.parse`` (a quarter of the cost of the general multipart form parser);
+    Twilio never posts anything else.
+    """
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise DomainError("Ongeldig formulier.")
+    try:
+        body = await request.body()
+    except ClientDisconnect as exc:
+        # The caller hung up before its body arrived (an overloaded moment): nothing was
+        # recorded and Twilio retries; answer quietly instead of logging a traceback.
+        raise DomainError("De verbinding werd verbroken.") from exc
+    try:
+        return parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FORM_FIELDS,
+            errors="strict",
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DomainError("Ongeldig formulier.") from exc
+
+
 async def signed_form(request: Request, settings: SettingsDep) -> FormParams:
     """The request's POST parameters, once their Twilio signature is checked."""
     if not settings.twilio_webhooks_enabled:
         raise NotFound("Deze pagina bestaat niet.")
     assert settings.twilio_auth_token is not None
-    try:
-        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    except HTTPException as exc:
-        # Starlette's answer to a body it cannot parse (too many fields, bad multipart).
-        raise DomainError("Ongeldig formulier.") from exc
-    except ClientDisconnect as exc:
-        # The caller hung up before its body arrived (an overloaded moment): nothing was
-        # recorded and Twilio retries; answer quietly instead of logging a traceback.
-        raise DomainError("De verbinding werd verbroken.") from exc
-    items: list[tuple[str, str]] = []
-    for key, value in form.multi_items():
-        if not isinstance(value, str):
-            raise DomainError("Bestanden worden niet aangenomen.")
-        items.append((key, value))
+    items = await _form_items(request)
     params = FormParams(items)
     url = called_url(settings.public_url, request.url.path, request.url.query)
     signature = request.headers.get(SIGNATURE_HEADER)

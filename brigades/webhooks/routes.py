@@ -7,9 +7,6 @@ TwiML: replies to an inbound message are queued in the outbox, not returned inli
 
 from __future__ import annotations
 
-from functools import partial
-
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -17,6 +14,7 @@ from brigades import clock
 from brigades.deps import SessionDep
 from brigades.webhooks import service
 from brigades.webhooks.deps import TwilioFormDep
+from brigades.webhooks.recorder import RecorderDep
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
 
@@ -35,18 +33,14 @@ def twilio_status(request: Request, params: TwilioFormDep, session: SessionDep) 
     return _twiml()
 
 
-# At most this many inbound inserts at once (each holds a pooled connection): more only made
-# the pool open and close overflow connections under a burst.
-_RECORD_LIMITER = anyio.CapacityLimiter(8)
-
-
 @router.post("/sms")
-async def twilio_sms(params: TwilioFormDep, session: SessionDep) -> Response:
+async def twilio_sms(params: TwilioFormDep, recorder: RecorderDep) -> Response:
     """A volunteer (or anyone) sent us an SMS: recorded here, handled by the worker.
 
-    Async, with the one insert on a worker thread: the signature check and the form never
-    leave the event loop.
+    Answered once the message is committed (group commit with the requests of the moment, see
+    :mod:`brigades.webhooks.recorder`); the signature check and the form never leave the event
+    loop.
     """
-    record = partial(service.receive_sms, session, params, now=clock.now())
-    await anyio.to_thread.run_sync(record, limiter=_RECORD_LIMITER)
+    row = service.inbound_sms_row(params, now=clock.now())
+    await recorder.record(row)
     return _twiml()

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from brigades.conversation.inbound import record_inbound
+from brigades.conversation.inbound import inbound_row
 from brigades.errors import DomainError
 from notifications.models import OutboxMessage
 from notifications.providers.twilio import TWILIO
@@ -79,10 +79,11 @@ def receive_status(
     return message
 
 
-def receive_sms(session: Session, params: Mapping[str, str], *, now: datetime) -> int | None:
-    """Record one inbound SMS for the worker to handle; its id, or None for a repeated SID.
+def inbound_sms_row(params: Mapping[str, str], *, now: datetime) -> dict[str, object]:
+    """The checked ``inbound_message`` row of one inbound SMS webhook, or 400.
 
-    Only recorded here (one insert): the conversation runs in the worker
+    Only recorded (one insert, batched with the other requests of the moment by
+    :mod:`brigades.webhooks.recorder`): the conversation runs in the worker
     (``conversation.inbound.handle_pending``), so Twilio gets its answer at once.
     """
     sid = _sid(params)
@@ -91,8 +92,7 @@ def receive_sms(session: Session, params: Mapping[str, str], *, now: datetime) -
         raise DomainError("From ontbreekt of is ongeldig.", field="From")
     to_number = _field(params, "To", limit=_MAX_NUMBER) or None
     body = params.get("Body", "").replace("\x00", "")[:_MAX_BODY]
-    return record_inbound(
-        session,
+    return inbound_row(
         provider=TWILIO,
         provider_sid=sid,
         from_number=from_number,
