@@ -11,10 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from brigades import routing
 from brigades.db import make_engine
-from brigades.errors import DomainError, RateLimited
+from brigades.errors import DomainError, from_database_error
 from brigades.ratelimit.local import LocalRateLimiter
 from brigades.settings import Environment, Settings
 from brigades.tasks.uploads import upload_limits
@@ -35,7 +36,7 @@ def _wants_json(request: Request) -> bool:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     if _wants_json(request):
         return JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
     response = render(
@@ -47,6 +48,23 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if headers:
         response.headers.update(headers)
     return response
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """A database that is down or full is the person's problem to wait out, not a 500."""
+    mapped = from_database_error(exc)
+    if mapped is None:
+        raise exc  # a bug: the server error handler logs it and answers 500
+    # The type and SQLSTATE only: the message carries the statement's parameters.
+    orig = getattr(exc, "orig", None)
+    log.error(
+        "database error %s (%s, sqlstate %s) answered %s",
+        type(exc).__name__,
+        type(orig).__name__ if orig is not None else "-",
+        getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorcode", None),
+        mapped.status_code,
+    )
+    return await _domain_error(request, mapped)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -95,6 +113,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.client_limiter = LocalRateLimiter()
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=upload_limits(settings))
     app.add_middleware(SecurityHeaders, hsts=settings.env is Environment.PRODUCTION)

@@ -5,7 +5,10 @@ Messages are written for the person who sees them (Dutch); ``code`` is for machi
 
 from __future__ import annotations
 
+import sqlite3
 from typing import ClassVar
+
+from sqlalchemy import exc as sa_exc
 
 
 class DomainError(Exception):
@@ -16,6 +19,8 @@ class DomainError(Exception):
     # Errors that record what happened (a wrong code counts as an attempt, a refused request
     # counts against a rate limit) keep the transaction's changes; all others roll back.
     keep_changes: ClassVar[bool] = False
+    # Seconds after which trying again makes sense (sent as a Retry-After header), if known.
+    retry_after: int | None = None
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -59,7 +64,7 @@ class RateLimited(DomainError):
 
     def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
         super().__init__(message, field=field)
-        self.retry_after = retry_after
+        self.retry_after: int | None = retry_after
 
 
 class InvalidPostcode(InvalidInput):
@@ -84,3 +89,82 @@ class ExpiredLink(DomainError):
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached (restarting, connection lost, overloaded, locked)."""
+
+    code = "database_unavailable"
+    RETRY_SECONDS: ClassVar[int] = 5
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "De database is even niet bereikbaar. Er is niets opgeslagen. "
+            "Probeer het over een paar seconden opnieuw."
+        )
+        self.retry_after = self.RETRY_SECONDS
+
+
+class StorageFull(DomainError):
+    """The database's disk is full: nothing can be written until an operator makes room."""
+
+    status_code = 507
+    code = "storage_full"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "Opslag vol: er kan nu niets worden opgeslagen en er is niets bewaard. "
+            "Probeer het later opnieuw en meld het aan de beheerder."
+        )
+
+
+# SQLite result codes (primary, the low byte) that mean "not now" rather than "a bug".
+_SQLITE_UNAVAILABLE = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PROTOCOL,
+}
+# PostgreSQL SQLSTATE classes and codes that mean the same: connection exceptions, the server
+# shutting down or starting up, insufficient resources, a transaction to simply try again.
+_PG_UNAVAILABLE_CLASSES = ("08", "53", "57P", "40")
+_PG_UNAVAILABLE_CODES = {"57014"}  # statement cancelled (statement_timeout)
+_PG_DISK_FULL = "53100"
+
+
+def from_database_error(error: BaseException) -> DomainError | None:
+    """What a database error means for the person who made the request, if it is not a bug.
+
+    A full disk becomes :class:`StorageFull`; a database that cannot be reached (connection
+    refused or lost, pool exhausted, locked, shutting down) becomes :class:`DatabaseUnavailable`.
+    Anything else (a constraint violated, a bad statement) is a bug and stays unmapped (None).
+    """
+    if isinstance(error, sa_exc.TimeoutError):
+        return DatabaseUnavailable()  # no connection free in the pool in time
+    if not isinstance(error, sa_exc.DBAPIError):
+        return None
+    orig = error.orig
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is None:
+            return None
+        if code & 0xFF == sqlite3.SQLITE_FULL:
+            return StorageFull()
+        if code & 0xFF in _SQLITE_UNAVAILABLE:
+            return DatabaseUnavailable()
+        return None
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == _PG_DISK_FULL:
+        return StorageFull()
+    if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError):
+        return DatabaseUnavailable()
+    if isinstance(error, sa_exc.OperationalError):
+        # No SQLSTATE: the driver lost (or never got) its connection.
+        if sqlstate is None:
+            return DatabaseUnavailable()
+        if sqlstate.startswith(_PG_UNAVAILABLE_CLASSES) or sqlstate in _PG_UNAVAILABLE_CODES:
+            return DatabaseUnavailable()
+    return None
