@@ -626,10 +626,16 @@ class CandidateIndex:
         if any(q.regions is not None for q in queries):
             top = int(cols.region.max(initial=0)) + 1
             table = np.ones((nq, top), dtype=np.bool_)
+            rows_of: dict[frozenset[int], np.ndarray] = {}
             for i, q in enumerate(queries):
                 if q.regions is not None:
-                    table[i] = False
-                    table[i, [int(x) for x in q.regions if 0 <= int(x) < top]] = True
+                    key = frozenset(q.regions)
+                    allowed = rows_of.get(key)
+                    if allowed is None:
+                        allowed = np.zeros(top, dtype=np.bool_)
+                        allowed[[int(x) for x in key if 0 <= int(x) < top]] = True
+                        rows_of[key] = allowed
+                    table[i] = allowed
             region = cols.region[pos]
             keep = (region >= 0) & table[qi, np.maximum(region, 0)]
             pos, qi = pos[keep], qi[keep]
@@ -674,13 +680,23 @@ class CandidateIndex:
         for q in queries:
             if q.exclude and uses[id(q.exclude)] > 1 and id(q.exclude) not in shared:
                 ex = np.fromiter(q.exclude, dtype=np.int64, count=len(q.exclude))
-                shared[id(q.exclude)] = np.isin(ids, ex)
+                shared[id(q.exclude)] = _member(ids, ex)
+        # Per shared set: the rows not excluded that are among their query's first `limit`.
+        first_free: dict[int, tuple[I64, I64]] = {}
+        limits = np.array([q.limit for q in queries], dtype=np.int64)
+        for set_id, excluded_rows in shared.items():
+            free = np.flatnonzero(~excluded_rows)
+            q_free = qi[free]
+            bounds = np.searchsorted(q_free, np.arange(nq + 1, dtype=np.int64))
+            rank = np.arange(free.size, dtype=np.int64) - bounds[q_free]
+            kept = rank < limits[q_free]
+            first_free[set_id] = (free[kept], np.searchsorted(q_free[kept], np.arange(nq + 1)))
         out: list[Hits | None] = []
         for i, q in enumerate(queries):
             a_, b_ = int(starts[i]), int(starts[i + 1])
             if q.exclude and id(q.exclude) in shared:
-                free = np.flatnonzero(~shared[id(q.exclude)][a_:b_])
-                take = a_ + free[: q.limit]
+                rows_free, at = first_free[id(q.exclude)]
+                take = rows_free[int(at[i]) : int(at[i + 1])]
             elif q.exclude:
                 excluded = q.exclude
                 chosen = [a_ + j for j, v in enumerate(ids[a_:b_].tolist()) if v not in excluded]
@@ -712,17 +728,28 @@ class CandidateIndex:
                 continue
             table[i, : m.shape[0]] = m
             table[i, m.shape[0] :] = m[0]
+        # Mask j of a query with fewer masks repeats its first one: only pairs whose query has
+        # more than j masks and that no earlier mask covered are checked against mask j.
+        count = np.array([max(m.shape[0], 1) if m is not None else 1 for m in masks])
         words = (self._main.a0[pos], self._main.a1[pos], self._main.a2[pos])
         ok = np.zeros(pos.size, dtype=np.bool_)
         for j in range(table.shape[1]):
-            fit = np.ones(pos.size, dtype=np.bool_)
+            todo = np.flatnonzero(~ok & (count[qi] > j)) if j else None
+            if todo is not None and not todo.size:
+                break
+            q_at = qi if todo is None else qi[todo]
+            fit = np.ones(q_at.size, dtype=np.bool_)
             for w in range(WORDS):
                 column = table[:, j, w]
                 if not column.any():
                     continue
-                need = column[qi]
-                fit &= (words[w] & need) == need
-            ok |= fit
+                need = column[q_at]
+                word = words[w] if todo is None else words[w][todo]
+                fit &= (word & need) == need
+            if todo is None:
+                ok |= fit
+            else:
+                ok[todo[fit]] = True
         return ok
 
     def scan(self, query: Query) -> Hits:
@@ -798,6 +825,19 @@ def _great_circle_km(phi: Any, lam: Any, cosphi: Any, phi2: F64, lam2: F64, cosp
     dist: F64 = np.arcsin(a, out=a)
     dist *= 2 * EARTH_RADIUS_KM
     return dist
+
+
+def _member(ids: I64, members: I64) -> Bool:
+    """``np.isin(ids, members)``; by a lookup table when the ids are small enough for one."""
+    if not ids.size or not members.size:
+        return np.zeros(ids.size, dtype=np.bool_)
+    low = int(min(ids.min(), members.min()))
+    top = int(max(ids.max(), members.max()))
+    if low < 0 or top > 64 * max(ids.size, members.size, 1 << 20):
+        return np.isin(ids, members)
+    table = np.zeros(top + 1, dtype=np.bool_)
+    table[members] = True
+    return np.asarray(table[ids], dtype=np.bool_)
 
 
 def _expand(starts: I64, ends: I64) -> I64:
