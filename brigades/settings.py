@@ -200,8 +200,9 @@ class Settings(BaseSettings):
         if self.sms_rate_per_second is not None and self.sms_rate_per_second <= 0:
             raise ValueError("ZB_SMS_RATE_PER_SECOND must be positive")
         # A claimed batch is sent in ceil(batch / concurrency) waves of at most one connect plus
-        # one read time-out each; a row still being sent must never look abandoned.
-        waves = -(-self.worker_batch_size // max(self.worker_concurrency, 1))
+        # one read time-out each, and one more request may ask whether Twilio is down; a row
+        # still being sent must never look abandoned.
+        waves = -(-self.worker_batch_size // max(self.worker_concurrency, 1)) + 1
         longest = waves * (self.twilio_connect_timeout_seconds + self.twilio_read_timeout_seconds)
         if self.worker_sending_grace_seconds <= longest:
             raise ValueError(

@@ -38,6 +38,16 @@ A worker killed at any point leaves one of three pictures, each handled:
   (``batch_size``) rather than the ``concurrency`` in flight;
 - killed after the commit (``after_commit``): the round's outcomes are recorded; nothing to do.
 
+A provider that is down (every send of a round failed on a provider fault: a 5xx, or no
+connection) is *held*: its messages go back to the queue without using up an attempt, due when the
+hold ends, and none of them is claimed while it lasts. When the hold ends the worker asks the
+provider whether it answers (:class:`ProbingProvider`, Twilio fetches its Account resource) and
+holds it again, for twice as long up to a minute, until it does; a provider that cannot be asked
+is probed with its single most urgent message instead. Then the queue goes out as ever, most
+urgent first. When the provider does answer the check, the round's failures were the messages'
+own and count as attempts (so one message that always fails cannot hold the provider). A hold is
+per worker process: each worker finds out with one round of its own.
+
 ``crash_hook`` is called with those point names; the application installs one only in tests
 (``ZB_TEST_CRASH_AT`` with ``ZB_ENV=test``) to kill the process there.
 
@@ -71,6 +81,7 @@ from notifications.providers.base import (
     AsyncSmsProvider,
     OutboundSms,
     PermanentSendError,
+    ProbingProvider,
     SendResult,
     SmsProvider,
     TransientSendError,
@@ -104,6 +115,9 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
 DEFAULT_SENDING_GRACE_SECONDS = 300.0
+# How long a provider that is down is held before it is asked again (doubling up to the cap).
+HOLD_BASE_SECONDS = 5.0
+HOLD_CAP_SECONDS = 60.0
 
 # Where a test may kill the worker (see the module docstring).
 BEFORE_SEND = "before_send"
@@ -181,6 +195,19 @@ class _Due:
     provider: str
     segments: int
     synthetic: bool
+
+
+@dataclass
+class _Hold:
+    """A provider found down: nothing is claimed for it until ``until``."""
+
+    checks: int
+    until: datetime
+
+
+def hold_delay(checks: int) -> float:
+    """Seconds a provider is held after its ``checks``-th failed check (doubling, capped)."""
+    return float(min(HOLD_CAP_SECONDS, HOLD_BASE_SECONDS * 2 ** min(max(checks - 1, 0), 16)))
 
 
 @dataclass(frozen=True)
@@ -270,6 +297,12 @@ class OutboxWorker:
             for name, provider in self.providers.items()
             if isinstance(provider, AsyncSmsProvider)
         }
+        self._probes: dict[str, ProbingProvider] = {
+            name: provider
+            for name, provider in self.providers.items()
+            if isinstance(provider, ProbingProvider)
+        }
+        self._holds: dict[str, _Hold] = {}
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         # One event loop per worker, kept between rounds so that the providers' async HTTP
@@ -283,12 +316,13 @@ class OutboxWorker:
         Returns how much was done (messages claimed or reconciled, plus the round jobs' counts).
         """
         done = sum(self._round_job(job) for job in self.round_jobs)
+        self._check_holds()
         claimed, leases = self._claim()
         if not claimed and not leases:
             return done
         outcomes = self._loop_run(self._send_round(claimed, leases))
         if outcomes:
-            self._record_round(outcomes)
+            self._record_round(outcomes, self._hold_providers_down(outcomes))
             for _ in outcomes:
                 self._at(AFTER_COMMIT)
         return done + len(claimed) + len(leases)
@@ -355,32 +389,16 @@ class OutboxWorker:
             recover_stuck(session, now, self.sending_grace, reconciled=self._reconcilers)
             if not self.providers:
                 return [], leases
-            query = (
-                sa_select(
-                    col(OutboxMessage.id),
-                    col(OutboxMessage.recipient),
-                    col(OutboxMessage.body),
-                    col(OutboxMessage.sender),
-                    col(OutboxMessage.provider),
-                    col(OutboxMessage.segments),
-                    col(OutboxMessage.synthetic),
-                )
-                .where(
-                    col(OutboxMessage.state) == MessageState.QUEUED,
-                    col(OutboxMessage.next_attempt_at) <= now,
-                    col(OutboxMessage.channel) == Channel.SMS,
-                    col(OutboxMessage.provider).in_(sorted(self.providers)),
-                )
-                .order_by(
-                    col(OutboxMessage.priority).desc(),
-                    col(OutboxMessage.created_at),
-                    col(OutboxMessage.id),
-                )
-                .limit(self.batch_size)
+            free = sorted(name for name in self.providers if name not in self._holds)
+            # A held provider that cannot be asked whether it answers: one message is the probe.
+            probing = sorted(
+                name
+                for name, hold in self._holds.items()
+                if hold.until <= now and name not in self._probes
             )
-            if is_postgres(session):
-                query = query.with_for_update(skip_locked=True)
-            due = [_Due(*row) for row in session.execute(query).all()]
+            due = self._due(session, free, self.batch_size, now) if free else []
+            for name in probing:
+                due += self._due(session, [name], 1, now)
             rows = self._within_rate(session, due, now)
             if rows:
                 # One statement for the whole batch (the rows are locked by the SELECT above).
@@ -397,6 +415,98 @@ class OutboxWorker:
                 )
             claimed = [self._outbound(row) for row in rows]
         return claimed, leases
+
+    def _due(
+        self, session: Session, providers: Sequence[str], limit: int, now: datetime
+    ) -> list[_Due]:
+        """The most urgent due SMS rows of ``providers`` (locked, skipping locked, on PG)."""
+        query = (
+            sa_select(
+                col(OutboxMessage.id),
+                col(OutboxMessage.recipient),
+                col(OutboxMessage.body),
+                col(OutboxMessage.sender),
+                col(OutboxMessage.provider),
+                col(OutboxMessage.segments),
+                col(OutboxMessage.synthetic),
+            )
+            .where(
+                col(OutboxMessage.state) == MessageState.QUEUED,
+                col(OutboxMessage.next_attempt_at) <= now,
+                col(OutboxMessage.channel) == Channel.SMS,
+                col(OutboxMessage.provider).in_(providers),
+            )
+            .order_by(
+                col(OutboxMessage.priority).desc(),
+                col(OutboxMessage.created_at),
+                col(OutboxMessage.id),
+            )
+            .limit(limit)
+        )
+        if is_postgres(session):
+            query = query.with_for_update(skip_locked=True)
+        return [_Due(*row) for row in session.execute(query).all()]
+
+    # -- provider outages -------------------------------------------------------------------
+
+    def _check_holds(self) -> None:
+        """Ask each held provider whose hold has ended whether it answers again."""
+        now = self.clock.now()
+        for name, hold in list(self._holds.items()):
+            probe = self._probes.get(name)
+            if hold.until > now or probe is None:
+                continue  # still held, or probed with one message by the claim
+            if self._reachable(probe):
+                self._release(name)
+            else:
+                self._hold(name, now)
+
+    def _hold_providers_down(self, outcomes: Sequence[_Outcome]) -> dict[str, datetime]:
+        """The providers this round found down, held; each with the end of its hold."""
+        now = self.clock.now()
+        by_provider: dict[str, list[_Outcome]] = {}
+        for outcome in outcomes:
+            by_provider.setdefault(outcome.item.provider, []).append(outcome)
+        down: dict[str, datetime] = {}
+        for name, sent in by_provider.items():
+            if all(o.transient is not None and o.transient.provider_fault for o in sent):
+                probe = self._probes.get(name)
+                if probe is not None and self._reachable(probe):
+                    continue  # it answers: the messages failed on their own, and count
+                down[name] = self._hold(name, now).until
+            elif any(o.result is not None for o in sent):
+                self._release(name)
+        return down
+
+    @staticmethod
+    def _reachable(probe: ProbingProvider) -> bool:
+        try:
+            return probe.reachable()
+        except Exception as exc:
+            log.warning("checking provider %s failed: %s", probe.name, type(exc).__name__)
+            return False
+
+    def _hold(self, name: str, now: datetime) -> _Hold:
+        previous = self._holds.get(name)
+        checks = (previous.checks if previous else 0) + 1
+        hold = _Hold(checks=checks, until=now + timedelta(seconds=hold_delay(checks)))
+        if previous is None:
+            log.warning(
+                "provider %s down: its messages wait (asking again in %.0f s)",
+                name,
+                hold_delay(checks),
+            )
+        self._holds[name] = hold
+        return hold
+
+    def _release(self, name: str) -> None:
+        hold = self._holds.pop(name, None)
+        if hold is not None:
+            log.info("provider %s answers again after %s checks: sending", name, hold.checks)
+
+    def held_providers(self) -> list[str]:
+        """The providers this worker holds now (found down)."""
+        return sorted(self._holds)
 
     def _within_rate(self, session: Session, rows: Sequence[_Due], now: datetime) -> list[_Due]:
         """The rows the senders' rate limits let through now (tokens taken for them)."""
@@ -501,8 +611,10 @@ class OutboxWorker:
 
     # -- recording --------------------------------------------------------------------------
 
-    def _record_round(self, outcomes: Sequence[_Outcome]) -> None:
-        """Record every outcome of a round in one transaction.
+    def _record_round(
+        self, outcomes: Sequence[_Outcome], held: Mapping[str, datetime] | None = None
+    ) -> None:
+        """Record every outcome of a round in one transaction (``held``: providers found down).
 
         The common case (sent, nothing else happened to the row meanwhile) is one statement
         for the whole round on PostgreSQL; everything else takes the row's lock and the
@@ -518,7 +630,10 @@ class OutboxWorker:
                     if outbox_id not in recorded:
                         self._record_sent(session, outbox_id, outcome.result, now)
                 elif outcome.transient is not None:
-                    self._record_transient(session, outbox_id, outcome.transient, now)
+                    held_until = (held or {}).get(outcome.item.provider)
+                    self._record_transient(
+                        session, outbox_id, outcome.transient, now, held_until=held_until
+                    )
                 elif outcome.permanent is not None:
                     self._record_permanent(session, outbox_id, outcome.permanent)
                 elif outcome.uncertain is not None:
@@ -613,10 +728,29 @@ class OutboxWorker:
         session.add(message)
 
     def _record_transient(
-        self, session: Session, outbox_id: int, exc: TransientSendError, now: datetime
+        self,
+        session: Session,
+        outbox_id: int,
+        exc: TransientSendError,
+        now: datetime,
+        *,
+        held_until: datetime | None = None,
     ) -> None:
         message = self._locked(session, outbox_id)
         if message is None or message.state is not MessageState.SENDING:
+            return
+        if held_until is not None:
+            # The provider is down: not this message's fault. It waits for the hold to end,
+            # due then with the rest, so the queue goes out in order of urgency afterwards.
+            message.attempts = max(message.attempts - 1, 0)
+            message.state = MessageState.QUEUED
+            message.next_attempt_at = held_until
+            message.claimed_at = None
+            message.claimed_by = None
+            message.provider_error_code = _clip(exc.code, 16)
+            message.error_message = _clip(exc.message)
+            message.updated_at = now
+            session.add(message)
             return
         if not exc.counts_as_attempt:
             message.attempts = max(message.attempts - 1, 0)

@@ -60,9 +60,14 @@ class TransientSendError(SendError):
         code: str | None = None,
         retry_after: float | None = None,
         counts_as_attempt: bool = True,
+        provider_fault: bool = False,
     ) -> None:
         super().__init__(message or "transient provider error", code=code)
         self.retry_after = retry_after
+        # True when the provider itself failed (a 5xx, or it could not be reached) rather than
+        # refusing this message for now (429, a full sender queue): when every send of a round
+        # fails like this, the worker holds the provider instead of using up attempts.
+        self.provider_fault = provider_fault
         # False for faults of our own set-up (refused credentials): the message waits for the
         # operator's fix instead of running out of attempts.
         self.counts_as_attempt = counts_as_attempt
@@ -98,6 +103,21 @@ class SmsProvider(Protocol):
 
     def send(self, message: OutboundSms) -> SendResult:
         """Hand one message to the network (or record it); raise a SendError if not sent."""
+        ...
+
+
+@runtime_checkable
+class ProbingProvider(Protocol):
+    """A provider that can say whether it is reachable without sending anything.
+
+    The worker asks while it holds the provider after a round failed on provider faults (see
+    ``notifications.worker``); without it, one message is sent as the probe.
+    """
+
+    name: str
+
+    def reachable(self) -> bool:
+        """Whether the provider answers (anything but a 5xx or no connection)."""
         ...
 
 

@@ -7,7 +7,9 @@ same code runs against Twilio and against the fake server of the tests
 
 - 2xx → sent (Twilio's SID recorded);
 - 429 / Twilio 20429, 21611 (the sender's queue is full), 5xx and a connection that could not be
-  opened → transient, retried with backoff;
+  opened → transient, retried with backoff (5xx and no connection are *provider faults*: when a
+  whole round fails on them, the worker holds Twilio and asks :meth:`TwilioProvider.reachable`
+  instead of using up the messages' attempts);
 - 401/403 (refused credentials: a configuration fault an operator fixes) → transient without
   using up an attempt: messages wait for the fix rather than fail;
 - 4xx with a Twilio error code (21211 invalid number, 21610 opted out, 21614 not a mobile
@@ -88,6 +90,7 @@ class TwilioProvider:
         self.messaging_service_sid = messaging_service_sid
         self.base_url = api_base_url.rstrip("/")
         self.url = f"{self.base_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self.account_url = f"{self.base_url}/2010-04-01/Accounts/{account_sid}.json"
         self._client = httpx.Client(
             auth=(account_sid, auth_token),
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -163,7 +166,9 @@ class TwilioProvider:
                 retry_after = response.headers.get("retry-after")
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # The request never left: safe to retry.
-            raise TransientSendError(f"connection failed: {type(exc).__name__}") from exc
+            raise TransientSendError(
+                f"connection failed: {type(exc).__name__}", provider_fault=True
+            ) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise UncertainSendError(
                 f"no answer from Twilio after sending: {type(exc).__name__}", code="timeout"
@@ -205,13 +210,26 @@ class TwilioProvider:
         code = str(body.get("code") or status)
         text = str(body.get("message") or reason)[:300]
         if status == 429 or code in _RETRYABLE_CODES or status >= 500:
-            raise TransientSendError(text, code=code, retry_after=_retry_after(retry_after))
+            raise TransientSendError(
+                text,
+                code=code,
+                retry_after=_retry_after(retry_after),
+                provider_fault=status >= 500,
+            )
         if status in _AUTH_STATUSES:
             log.error("twilio refused our credentials (HTTP %s); messages wait", status)
             raise TransientSendError(
                 text, code=code, retry_after=AUTH_RETRY_SECONDS, counts_as_attempt=False
             )
         raise PermanentSendError(code, text)
+
+    def reachable(self) -> bool:
+        """Whether Twilio answers: fetches our Account resource (sends nothing, costs nothing)."""
+        try:
+            response = self._client.get(self.account_url)
+        except httpx.HTTPError:
+            return False
+        return response.status_code < 500
 
     def find_sent(self, message: OutboundSms, *, since: datetime) -> list[ProviderMessage]:
         """Messages Twilio holds to ``message.to`` with its body, from our sender, since ``since``.
@@ -283,7 +301,7 @@ def _send_error(exc: httpx.HTTPError) -> SendError | None:
     """What a transport error means for the message: never left (retry) or maybe taken."""
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         # The request never left: safe to retry.
-        return TransientSendError(f"connection failed: {type(exc).__name__}")
+        return TransientSendError(f"connection failed: {type(exc).__name__}", provider_fault=True)
     if isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)):
         return UncertainSendError(
             f"no answer from Twilio after sending: {type(exc).__name__}", code="timeout"

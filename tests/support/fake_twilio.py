@@ -5,7 +5,8 @@ It implements the two Message endpoints the adapter uses — create
 ``To``, ``From``, ``DateSent``/``DateSent>``/``DateSent<``, paged with ``PageSize``/``Page``, newest
 first) — checks HTTP Basic auth like Twilio, answers with Twilio-shaped JSON, records every
 request, and can inject rate limits (429/20429), server errors, time-outs, permanent error codes,
-a slow answer after accepting, and a list that does not (yet) show accepted messages. Like the
+a slow answer after accepting, a list that does not (yet) show accepted messages, and an outage
+(:meth:`FakeTwilio.down`: every request answers 503 until :meth:`FakeTwilio.up`). Like the
 real API it does **not** deduplicate: the same message sent twice is two messages. It posts
 status callbacks back (automatically, or on demand with :meth:`FakeTwilio.post_status`), signed
 with Twilio's own algorithm (``RequestValidator.compute_signature``).
@@ -78,6 +79,8 @@ class Faults:
     hide_from_list: bool = False
     # The message list answers 500.
     list_error: bool = False
+    # Twilio is down: every API request (create, list, account) answers 503 until switched off.
+    outage: bool = False
 
 
 PERMANENT_MESSAGES = {
@@ -163,6 +166,8 @@ class FakeTwilio:
         self.messages: list[ReceivedMessage] = []
         self.requests = 0
         self.list_requests = 0
+        self.account_requests = 0
+        self.outage_answers = 0  # requests answered 503 because of ``Faults.outage``
         self.rejected_auth = 0
         self.injected: dict[str, int] = {}
         self.callback_log: list[tuple[str, str, int]] = []  # (sid, status, http status)
@@ -186,6 +191,11 @@ class FakeTwilio:
                     self._list_messages,
                     methods=["GET"],
                 ),
+                Route(
+                    "/2010-04-01/Accounts/{sid}.json",
+                    self._fetch_account,
+                    methods=["GET"],
+                ),
                 Route("/health", _health, methods=["GET"]),
             ]
         )
@@ -200,6 +210,34 @@ class FakeTwilio:
     # -- behaviour --------------------------------------------------------------------------
     def _count(self, what: str) -> None:
         self.injected[what] = self.injected.get(what, 0) + 1
+
+    def down(self) -> None:
+        """Twilio goes down: every request answers 503 (Twilio 20503) until :meth:`up`."""
+        self.faults.outage = True
+
+    def up(self) -> None:
+        self.faults.outage = False
+
+    def _outage(self) -> Response | None:
+        if not self.faults.outage:
+            return None
+        with self._lock:
+            self.outage_answers += 1
+        return _error(503, 20503, "Service Unavailable")
+
+    async def _fetch_account(self, request: Request) -> Response:
+        sid = request.path_params["sid"]
+        with self._lock:
+            self.account_requests += 1
+        if (down := self._outage()) is not None:
+            return down
+        if not self._authorised(request, sid):
+            with self._lock:
+                self.rejected_auth += 1
+            return _error(401, 20003, "Authenticate")
+        return JSONResponse(
+            {"sid": self.account_sid, "friendly_name": "Fake", "status": "active", "type": "Full"}
+        )
 
     def _next_outcome(self, to: str) -> str:
         with self._lock:
@@ -235,6 +273,8 @@ class FakeTwilio:
         sid = request.path_params["sid"]
         with self._lock:
             self.requests += 1
+        if (down := self._outage()) is not None:
+            return down
         if not self._authorised(request, sid):
             with self._lock:
                 self.rejected_auth += 1
@@ -308,6 +348,8 @@ class FakeTwilio:
         sid = request.path_params["sid"]
         with self._lock:
             self.list_requests += 1
+        if (down := self._outage()) is not None:
+            return down
         if not self._authorised(request, sid):
             with self._lock:
                 self.rejected_auth += 1
