@@ -109,12 +109,15 @@ class Databases:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if TEST_DB == "postgresql":
-        return
-    skip = pytest.mark.skip(reason="runs on PostgreSQL only (ZB_TEST_DB=postgresql)")
+    # Soak tests run for half an hour: only when asked for by marker (``-m soak``).
+    soak_asked = "soak" in (config.getoption("markexpr", "") or "")
+    skip_soak = pytest.mark.skip(reason="soak test: run with -m soak (length: ZB_SOAK_SECONDS)")
+    skip_pg = pytest.mark.skip(reason="runs on PostgreSQL only (ZB_TEST_DB=postgresql)")
     for item in items:
-        if "postgres_only" in item.keywords:
-            item.add_marker(skip)
+        if "soak" in item.keywords and not soak_asked:
+            item.add_marker(skip_soak)
+        if TEST_DB != "postgresql" and "postgres_only" in item.keywords:
+            item.add_marker(skip_pg)
 
 
 @pytest.fixture(scope="session")

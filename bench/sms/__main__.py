@@ -205,7 +205,7 @@ def enqueue(engine: Engine, count: int, *, first_number: int = 0) -> float:
 
 def worker_settings(args: argparse.Namespace) -> dict[str, str]:
     """The worker environment beyond the fake's address and credentials (all stated in results)."""
-    waves = -(-args.batch_size // args.concurrency)
+    waves = -(-args.batch_size // args.concurrency) + 1  # and one check whether Twilio is down
     longest = waves * (CONNECT_TIMEOUT + READ_TIMEOUT)
     grace = max(300.0, longest + 60.0)
     return {
