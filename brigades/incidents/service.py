@@ -50,6 +50,9 @@ MAX_GEMEENTEN = 100
 # hook(session, incident, now, settings), in the closing transaction.
 ClosingHook = Callable[[Session, Incident, datetime, Settings], None]
 _closing_hooks: list[ClosingHook] = []
+# hook(session, incident, now), in the opening transaction.
+OpeningHook = Callable[[Session, Incident, datetime], None]
+_opening_hooks: list[OpeningHook] = []
 
 # Roles that may open, scale and close incidents; drill leads only drills.
 RUNNING_ROLES = frozenset({Role.ADMINISTRATOR, Role.REGIONAL_COORDINATOR, Role.DRILL_LEAD})
@@ -64,6 +67,17 @@ def register_on_closing(hook: ClosingHook) -> ClosingHook:
     """
     if hook not in _closing_hooks:
         _closing_hooks.append(hook)
+    return hook
+
+
+def register_on_opening(hook: OpeningHook) -> OpeningHook:
+    """Register a function called (in the same transaction) when an incident opens.
+
+    Peacetime readiness calls off its running re-confirmation rounds in the region here, so a
+    bare JA to a code-zwart offer is never taken for ambiguous. Registered once at import time.
+    """
+    if hook not in _opening_hooks:
+        _opening_hooks.append(hook)
     return hook
 
 
@@ -219,6 +233,8 @@ def open_incident(
         },
         now=now,
     )
+    for hook in list(_opening_hooks):
+        hook(session, incident, now)
     return incident
 
 

@@ -173,3 +173,53 @@ def send_due_warnings(session: Session, *, now: datetime, settings: Settings) ->
         )
     session.flush()
     return WarningReport(vog=vog, evidence=evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """Something of the volunteer's that stops counting soon, with what to do (Dutch)."""
+
+    what: str
+    last_day: str
+    todo: str
+
+
+VOG_TODO = "Vraag op tijd een nieuwe VOG aan via justis.nl en laat hem zien bij je buurtsteunpunt."
+EVIDENCE_TODO = "Laat een nieuw bewijs zien bij je buurtsteunpunt of volg de training opnieuw."
+
+
+def upcoming(
+    session: Session, *, volunteer: Volunteer, now: datetime, settings: Settings
+) -> list[Upcoming]:
+    """The volunteer's VOG and verified evidence that stop counting within the warning period
+    (shown on their page too: the SMS warning never reaches someone who opted out)."""
+    horizon = now + timedelta(days=settings.expiry_warning_days)
+    found: list[tuple[datetime, Upcoming]] = []
+    vogs = session.exec(
+        select(VettingCheck).where(
+            col(VettingCheck.volunteer_id) == volunteer.id,
+            col(VettingCheck.kind) == CheckKind.VOG,
+            col(VettingCheck.revoked_at).is_(None),
+            col(VettingCheck.expired_at).is_(None),
+            col(VettingCheck.valid_until) > now,
+        )
+    ).all()
+    latest = max((clock.as_utc(v.valid_until) for v in vogs if v.valid_until), default=None)
+    if latest is not None and latest <= horizon:
+        found.append((latest, Upcoming("Je VOG", _last_day(latest), VOG_TODO)))
+    claims = session.exec(
+        select(VolunteerSkill, Skill)
+        .join(Skill, col(Skill.code) == col(VolunteerSkill.skill_code))
+        .where(
+            col(VolunteerSkill.volunteer_id) == volunteer.id,
+            col(VolunteerSkill.verified_at).is_not(None),
+            col(VolunteerSkill.evidence_expires_at) > now,
+            col(VolunteerSkill.evidence_expires_at) <= horizon,
+        )
+    ).all()
+    for claim, skill in claims:
+        assert claim.evidence_expires_at is not None
+        expires = clock.as_utc(claim.evidence_expires_at)
+        what = f"Je bewijs voor {skill.name_nl.lower()}"
+        found.append((expires, Upcoming(what, _last_day(expires), EVIDENCE_TODO)))
+    return [u for _at, u in sorted(found, key=lambda pair: (pair[0], pair[1].what))]

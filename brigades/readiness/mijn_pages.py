@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from brigades import clock
 from brigades.deps import SessionDep, SettingsDep
-from brigades.readiness import erasure, interest, reconfirm, statements
+from brigades.readiness import erasure, expiry, interest, reconfirm, statements
 from brigades.readiness.statements import Verdict
 from brigades.settings import Settings
 from brigades.volunteers.deps import CheckedForm, PageVolunteer
@@ -75,6 +75,9 @@ def _record_page(
                 "open_round": reconfirm.open_round(session, volunteer_id=volunteer.id),
                 "last_confirmed": reconfirm.last_confirmed_at(session, volunteer=volunteer),
                 "interest": interest.current(session, volunteer_id=volunteer.id),
+                "expiring": expiry.upcoming(
+                    session, volunteer=volunteer, now=clock.now(), settings=settings
+                ),
                 "consent_text": interest.CONSENT_TEXT,
                 "flash": flash,
                 "errors": errors or {},

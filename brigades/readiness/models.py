@@ -50,7 +50,7 @@ class ReconfirmationState(enum.StrEnum):
     DECLINED = "declined"  # NEE: paused until the next round
     DORMANT = "dormant"  # no answer after the reminders
     REVIVED = "revived"  # was dormant, then BESCHIKBAAR (counts as a confirmation)
-    CANCELLED = "cancelled"  # the volunteer paused, opted out or left before answering
+    CANCELLED = "cancelled"  # paused or left before answering, or an incident in the region
 
 
 class ReconfirmationChannel(enum.StrEnum):

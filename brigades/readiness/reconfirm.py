@@ -12,8 +12,11 @@ dispatch (only active volunteers are offered tasks), revived by ``BESCHIKBAAR`` 
 :func:`run_cycle` is the periodic job's work. It is idempotent (each step selects only what is
 due), sends only between 09:00 and 20:00 Amsterdam time and at most ``ZB_RECONFIRM_DAILY_BUDGET``
 SMS per Amsterdam day (owed reminders first, then new questions, oldest confirmation first, so a
-large sign-up cohort spreads over days), and never touches a volunteer whose region has an open or
-closing incident: their round simply waits.
+large sign-up cohort spreads over days), and never asks a volunteer whose region has an open or
+closing incident. A round still running when an incident opens in its region is called off at once
+(an opening hook, and again by every run while the incident lasts): its question closes, so a bare
+JA to a code-zwart offer is never ambiguous, and no reminder or dormancy follows. A new round asks
+after the incident.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from brigades.conversation import outbound
 from brigades.conversation import service as questions
 from brigades.conversation.models import Question, QuestionKind, QuestionState
 from brigades.conversation.registry import AnswerOutcome, register_answer_handler
+from brigades.incidents import service as incidents_service
 from brigades.incidents.models import Incident, IncidentState
 from brigades.readiness import texts
 from brigades.readiness.models import (
@@ -211,7 +215,7 @@ def run_cycle(session: Session, *, now: datetime, settings: Settings) -> CycleRe
     )
     busy = busy_regions(session)
     revived = _revive(session, now)
-    cancelled = _cancel_stale(session, now)
+    cancelled = _cancel_stale(session, now) + call_off(session, vr_codes=busy, now=now)
     if not SENDING_HOURS[0] <= clock.local(now).hour < SENDING_HOURS[1]:
         session.flush()
         return CycleReport(0, 0, 0, revived, cancelled, 0)
@@ -252,6 +256,28 @@ def _cancel_stale(session: Session, now: datetime) -> int:
         _close_question(session, row, QuestionState.CLOSED, now)
         count += 1
     return count
+
+
+def call_off(session: Session, *, vr_codes: set[str], now: datetime) -> int:
+    """Call off the running rounds of volunteers in these regions (an incident there)."""
+    if not vr_codes:
+        return 0
+    count = 0
+    for row, volunteer in _rounds(session, ReconfirmationState.ASKED):
+        if volunteer.vr_code not in vr_codes:
+            continue
+        row.state = ReconfirmationState.CANCELLED
+        session.add(row)
+        _close_question(session, row, QuestionState.CLOSED, now)
+        count += 1
+    return count
+
+
+def _on_incident_opened(session: Session, incident: Incident, now: datetime) -> None:
+    call_off(session, vr_codes={incident.vr_code}, now=now)
+
+
+incidents_service.register_on_opening(_on_incident_opened)
 
 
 def _make_dormant(

@@ -21,6 +21,7 @@ from brigades.accounts.pages import discard_unless_kept, field, page
 from brigades.accounts.scope import AccessScope
 from brigades.deps import SessionDep, SettingsDep
 from brigades.errors import DomainError, InvalidInput
+from brigades.readiness import statements as service_records
 from brigades.skills.models import EvidenceKind
 from brigades.skills.service import EVIDENCE_LABELS_NL
 from brigades.vetting import queue as queue_service
@@ -136,6 +137,7 @@ def _detail(
             "found": found,
             "entry": found.entry,
             "volunteer": volunteer,
+            "record": service_records.service_record(session, volunteer=volunteer),
             "now": now,
             "counts": service.counts,
             "flash": flash,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from brigades import clock as clock_module
@@ -17,7 +18,7 @@ from brigades.vetting import jobs
 from notifications.models import OutboxMessage
 from tests.accounts.factories import make_user
 from tests.incidents.factories import make_incident
-from tests.readiness.factories import make_volunteer, messages_to
+from tests.readiness.factories import log_in_volunteer, make_volunteer, messages_to
 from tests.vetting.factories import days_ago, see_identity, see_vog
 
 
@@ -110,3 +111,45 @@ def test_the_vetting_job_sends_the_warnings_in_its_own_transaction(
             assert len(sent) == 1 and "je VOG verloopt op" in sent[0].body
     finally:
         engine.dispose()
+
+
+def test_a_volunteer_we_cannot_text_sees_what_expires_on_their_page(
+    client: TestClient, session: Session, clock: clock_module.ManualClock, settings: Settings
+) -> None:
+    now = clock_module.now()
+    volunteer = make_volunteer(
+        session,
+        skills=(
+            ("ehbo", EvidenceKind.CERTIFICATE, True, now + timedelta(days=10)),
+            ("boodschappen", EvidenceKind.CERTIFICATE, True, now + timedelta(days=90)),
+        ),
+    )
+    volunteer.sms_opted_out = True
+    session.add(volunteer)
+    coordinator = make_user(session, role=Role.ADMINISTRATOR)
+    see_identity(session, volunteer, coordinator)
+    see_vog(session, volunteer, coordinator, settings, days_ago(3 * 365 - 20))
+    report = expiry.send_due_warnings(session, now=now, settings=settings)
+    assert (report.vog, report.evidence) == (1, 1)
+    assert messages_to(session, volunteer) == []  # opted out: no SMS
+    session.commit()
+
+    log_in_volunteer(client, volunteer, settings)
+    page = client.get("/mijn/inzet").text
+    assert "Verloopt binnenkort" in page
+    section = page[page.index('id="verloopt"') : page.index('id="beschikbaar"')]
+    assert "Je bewijs voor ehbo" in section and "Je VOG" in section
+    assert section.index("ehbo") < section.index("Je VOG")  # soonest first
+    assert expiry.EVIDENCE_TODO in section and "justis.nl" in section
+    assert "boodschappen" not in section  # 90 days ahead: not yet
+    last_day = clock_module.local(now + timedelta(days=10) - timedelta(seconds=1))
+    assert f"tot en met {last_day.strftime('%d-%m-%Y')}" in section
+
+
+def test_nothing_expiring_shows_no_notice(
+    client: TestClient, session: Session, clock: clock_module.ManualClock, settings: Settings
+) -> None:
+    volunteer = make_volunteer(session)
+    session.commit()
+    log_in_volunteer(client, volunteer, settings)
+    assert "Verloopt binnenkort" not in client.get("/mijn/inzet").text

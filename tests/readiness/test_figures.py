@@ -15,6 +15,7 @@ from brigades.accounts.models import Role
 from brigades.privacy import service as privacy
 from brigades.readiness.models import Reconfirmation, ReconfirmationState
 from brigades.skills.models import EvidenceKind
+from brigades.supportpoints.models import SupportPoint
 from brigades.volunteers.models import VolunteerStatus
 from tests.accounts.factories import bearer, make_token, make_user, sign_in
 from tests.readiness.factories import make_volunteer
@@ -215,3 +216,107 @@ def test_a_region_outside_the_scope_is_not_shown(
     body = client.get("/api/v1/readiness", headers=bearer(token)).json()
     assert [a["code"] for a in body["areas"]] == ["VR09"]
     assert body["areas"][0]["verified"] == 0
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+def test_figures_per_buurtsteunpunt_and_gemeente_match_an_independent_count(
+    client: TestClient, session: Session, clock: clock_module.ManualClock
+) -> None:
+    now = clock_module.now()
+    points = {
+        "dom": SupportPoint(
+            name="Steunpunt Dom", postcode="3511 AA", lat=52.0907, lon=5.1214,
+            gm_code="GM0344", vr_code="VR09", created_at=now,
+        ),
+        "eem": SupportPoint(
+            name="Steunpunt Eem", postcode="3811 AA", lat=52.1561, lon=5.3878,
+            gm_code="GM0307", vr_code="VR09", created_at=now,
+        ),
+        "dicht": SupportPoint(
+            name="Steunpunt Dicht", postcode="3581 AA", lat=52.09, lon=5.13,
+            gm_code="GM0344", vr_code="VR09", active=False, created_at=now,
+        ),
+    }  # fmt: skip
+    for point in points.values():
+        session.add(point)
+    session.flush()
+    dom, eem = points["dom"].id, points["eem"].id
+    shop = (("boodschappen", SD, False, None),)
+    # (point, gemeente, status, level, skills)
+    people = [
+        (dom, "GM0344", VolunteerStatus.ACTIVE, 0, shop),
+        (dom, "GM0344", VolunteerStatus.ACTIVE, 1, shop),
+        (dom, "GM0355", VolunteerStatus.ACTIVE, 2, ()),
+        (dom, "GM0355", VolunteerStatus.PAUSED, 2, shop),
+        (eem, "GM0307", VolunteerStatus.ACTIVE, 3, shop),
+        (eem, "GM0307", VolunteerStatus.DORMANT, 1, shop),
+        (points["dicht"].id, "GM0344", VolunteerStatus.ACTIVE, 0, shop),
+    ]
+    for point_id, gm_code, status, level, skills in people:
+        volunteer = make_volunteer(
+            session, status=status, level=level, skills=skills, support_point_id=point_id
+        )
+        volunteer.gm_code = gm_code
+        session.add(volunteer)
+    coordinator = make_user(session, role=Role.REGIONAL_COORDINATOR, vr_codes=("VR09",))
+    session.commit()
+    sign_in(client, session, coordinator)
+    page = client.get("/beheer/paraatheid/doelen?regio=VR09")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(
+        "/beheer/paraatheid/doelen",
+        data={"csrf_token": token, "vr_code": "VR09", "target_boodschappen": "2"},
+    )
+    api_token, _ = make_token(session, coordinator)
+
+    # Inhabitants of a point: the PC4 areas of its region nearer to it than to any other
+    # active point there.
+    active = [p for p in points.values() if p.active]
+    inhabitants = dict.fromkeys([dom, eem], 0)
+    for area in geo.load_reference_data().pc4s.values():
+        if area.vr_code == "VR09":
+            nearest = min(active, key=lambda p: _km(area.lat, area.lon, p.lat, p.lon))
+            inhabitants[nearest.id] += area.inwoners
+    want = {
+        dom: {"verified": 4, "levels": [1, 1, 2, 0], "available": 3, "shop": 2},
+        eem: {"verified": 2, "levels": [0, 1, 0, 1], "available": 1, "shop": 1},
+    }
+    body = client.get("/api/v1/readiness?level=steunpunt", headers=bearer(api_token)).json()
+    areas = {int(a["code"]): a for a in body["areas"]}
+    assert set(areas) == {dom, eem}  # the inactive point is not an area
+    for point_id, figures in want.items():
+        area = areas[point_id]
+        assert area["inhabitants"] == inhabitants[point_id]
+        assert area["verified"] == figures["verified"]
+        assert [area["by_vetting_level"][str(lvl)] for lvl in range(4)] == figures["levels"]
+        assert area["available"] == figures["available"]
+        [shop_figure] = [s for s in area["skills"] if s["code"] == "boodschappen"]
+        required = math.ceil(2 * inhabitants[point_id] / 10_000)
+        assert shop_figure["available"] == figures["shop"]
+        assert shop_figure["shortfall"] == max(0, required - int(figures["shop"]))
+    listed = [(int(f["area_code"]), f["shortfall"]) for f in body["shortfalls"]]
+    assert listed == sorted(listed, key=lambda x: -x[1]) and len(listed) == 2
+
+    gemeenten = client.get("/api/v1/readiness?level=gemeente", headers=bearer(api_token)).json()
+    by_code = {a["code"]: a for a in gemeenten["areas"]}
+    assert by_code["GM0344"]["verified"] == 3 and by_code["GM0344"]["available"] == 3
+    assert by_code["GM0355"]["verified"] == 2 and by_code["GM0355"]["available"] == 1
+    assert by_code["GM0355"]["by_vetting_level"]["2"] == 2
+    assert by_code["GM0307"]["verified"] == 2 and by_code["GM0307"]["by_vetting_level"]["3"] == 1
+    zeist = sum(
+        a.inwoners for a in geo.load_reference_data().pc4s.values() if a.gm_code == "GM0355"
+    )
+    assert by_code["GM0355"]["inhabitants"] == zeist
+
+    # A buurtsteunpunt coordinator sees their own point only, whatever level is asked.
+    local = make_user(session, role=Role.SUPPORT_POINT_COORDINATOR, support_point_ids=(eem,))
+    local_token, _ = make_token(session, local)
+    mine = client.get("/api/v1/readiness?level=vr", headers=bearer(local_token)).json()
+    assert mine["level"] == "steunpunt"
+    assert [(a["code"], a["verified"]) for a in mine["areas"]] == [(str(eem), 2)]

@@ -249,3 +249,37 @@ def test_nothing_goes_out_at_night(
     assert run(session, cfg).asked == 0
     clock.advance(timedelta(hours=11))  # 09:00
     assert run(session, cfg).asked == 1
+
+
+def test_an_incident_calls_off_the_running_round_in_its_region_only(
+    session: Session, clock: clock_module.ManualClock, cfg: Settings
+) -> None:
+    here = make_volunteer(session, vr_code="VR09")
+    elsewhere = make_volunteer(session, vr_code="VR13")
+    clock.advance(timedelta(days=INTERVAL + 1))
+    assert run(session, cfg).asked == 2
+    incident = make_incident(session, vr_code="VR09")
+
+    # At once, not at the next run: the question is closed, so a bare JA to a code-zwart offer
+    # can never be taken for an answer to "ben je nog beschikbaar?".
+    [called_off] = rounds(session, here.id)
+    assert called_off.state is ReconfirmationState.CANCELLED
+    [question] = session.exec(select(Question).where(Question.volunteer_id == here.id)).all()
+    assert question.state is QuestionState.CLOSED
+    assert sms_from(session, cfg, here, "JA") != texts.RECONFIRM_YES
+    assert rounds(session, elsewhere.id)[0].state is ReconfirmationState.ASKED
+
+    # While it lasts: no reminder, no dormancy, no new question here; elsewhere the round runs on.
+    for _ in range(3):
+        clock.advance(timedelta(days=7))
+        run(session, cfg)
+    assert refreshed(session, here).status is VolunteerStatus.ACTIVE
+    assert len(messages_to(session, here)) == 2  # the question and the answer to that JA
+    assert refreshed(session, elsewhere).status is VolunteerStatus.DORMANT
+
+    incident.state = IncidentState.CLOSED
+    session.add(incident)
+    session.flush()
+    assert run(session, cfg).asked == 1
+    assert rounds(session, here.id)[-1].state is ReconfirmationState.ASKED
+    assert messages_to(session, here)[-1].body.startswith("Zorgbrigade: ben je nog beschikbaar")

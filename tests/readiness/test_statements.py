@@ -3,6 +3,7 @@ codes refused, and after erasure only the fact that it was issued."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -10,14 +11,21 @@ from pydantic import SecretStr
 from sqlmodel import Session
 
 from brigades import clock as clock_module
+from brigades.accounts.models import Role
 from brigades.incidents.models import IncidentKind
 from brigades.privacy import service as privacy
 from brigades.readiness import statements
-from brigades.readiness.models import PracticeStatement
+from brigades.readiness.models import (
+    CompletionMethod,
+    PracticeStatement,
+    TrainingCompletion,
+    TrainingModule,
+)
 from brigades.readiness.statements import Verdict
 from brigades.settings import Settings
 from brigades.tasks.models import AssignmentState
 from brigades.volunteers.models import Volunteer
+from tests.accounts.factories import make_user, sign_in
 from tests.incidents.factories import make_incident
 from tests.readiness.factories import log_in_volunteer, make_volunteer
 from tests.tasks.factories import draft, make_assignment, make_task
@@ -145,3 +153,61 @@ def test_the_volunteer_prints_it_and_an_employer_checks_it_then_erasure_hides_it
     assert after.status_code == 200
     assert "uitgegeven" in after.text and "verwijderen" in after.text
     assert "Kees Jansen" not in after.text and "Taken afgerond" not in after.text
+
+
+def _record_section(html: str) -> str:
+    """The service record on a page, as text without tags."""
+    start = html.index("<dt>Taken afgerond")
+    section = html[start : html.index("</dl>", start)]
+    return " ".join(re.sub(r"<[^>]+>", " ", section).split())
+
+
+def test_the_coordinator_of_the_region_sees_the_record_on_the_volunteer_page(
+    client: TestClient, session: Session, clock: clock_module.ManualClock, settings: Settings
+) -> None:
+    volunteer = make_volunteer(session, name="Sanne de Boer")
+    assert volunteer.id is not None
+    finish(session, volunteer.id, kind=IncidentKind.CODE_ZWART, checked_minutes=90)
+    finish(session, volunteer.id, kind=IncidentKind.DRILL, checked_minutes=30)
+    now = clock_module.now()
+    module = TrainingModule(
+        vr_code="VR09",
+        title="Veilig tillen",
+        skill_code="boodschappen",
+        created_by_label="test",
+        created_at=now,
+    )
+    session.add(module)
+    session.flush()
+    assert module.id is not None
+    session.add(
+        TrainingCompletion(
+            module_id=module.id,
+            volunteer_id=volunteer.id,
+            completed_on=clock_module.local(now).date(),
+            trainer_name="Anja de Wit",
+            method=CompletionMethod.IN_PERSON,
+            recorded_by_label="test",
+            recorded_at=now,
+        )
+    )
+    here = make_user(session, role=Role.REGIONAL_COORDINATOR, vr_codes=("VR09",))
+    far = make_user(session, role=Role.REGIONAL_COORDINATOR, vr_codes=("VR13",))
+    session.commit()
+
+    sign_in(client, session, here)
+    page = client.get(f"/beheer/vetting/{volunteer.id}")
+    assert page.status_code == 200 and "Inzet bij de Zorgbrigade" in page.text
+    shown = _record_section(page.text)
+    assert "Taken afgerond 1 (en 1 tijdens oefeningen)" in shown
+    assert "Uren 1.5" in shown
+    assert "Veilig tillen" in shown and "Boodschappen" in shown
+
+    # The volunteer sees the same record on their own page.
+    client.cookies.clear()
+    log_in_volunteer(client, volunteer, settings)
+    assert _record_section(client.get("/mijn/inzet").text) == shown
+
+    client.cookies.clear()
+    sign_in(client, session, far)
+    assert client.get(f"/beheer/vetting/{volunteer.id}").status_code == 404

@@ -10,11 +10,15 @@ from sqlmodel import Session, col, select
 
 from brigades import clock as clock_module
 from brigades.accounts.models import Role
+from brigades.dispatch import eligibility
+from brigades.readiness import training
 from brigades.readiness.models import AttendanceList, TrainingCompletion, TrainingModule
 from brigades.settings import Settings
 from brigades.skills.models import EvidenceKind
 from brigades.volunteers.models import VolunteerSkill
 from tests.accounts.factories import bearer, csrf_token, make_token, make_user, sign_in
+from tests.dispatch.factories import incident, ready_volunteer, task
+from tests.incidents.factories import ACTOR, ADMIN
 from tests.readiness.factories import make_volunteer
 
 CARE = "lichte_persoonlijke_verzorging"
@@ -168,3 +172,55 @@ def test_an_attendance_list_all_or_nothing_and_row_by_row(
     assert point_coordinator  # a coordinator without points reaches no module
     module = session.get(TrainingModule, module_id)
     assert module is not None and module.vr_code == "VR09"
+
+
+def test_a_completion_makes_a_volunteer_eligible_for_a_care_task(
+    session: Session, clock: clock_module.ManualClock
+) -> None:
+    care = task(session, incident(session), type_code=CARE)
+    needs = eligibility.needs_of(session, care)
+    assert needs.min_evidence.get(CARE) not in (None, EvidenceKind.SELF_DECLARED)
+    volunteer = ready_volunteer(session, skills=needs.skills, level=3)
+    volunteer.phone = "+31687654321"
+    session.add(volunteer)
+    session.flush()
+
+    def eligible() -> bool:
+        found = eligibility.eligible(
+            session,
+            task=care,
+            needs=needs,
+            volunteer_ids=[volunteer.id or 0],
+            radius_km=5,
+            allowed_vr_codes={"VR09"},
+            excluded=set(),
+            caps=eligibility.Caps(
+                offers_per_day=5, assignments_per_day=5, rest=timedelta(minutes=0)
+            ),
+            now=clock_module.now(),
+        )
+        return volunteer.id in found
+
+    assert not eligible()  # only their word for it
+    module = training.create_module(
+        session,
+        scope=ADMIN,
+        actor=ACTOR,
+        vr_code="VR09",
+        title="Helpen bij wassen en aankleden",
+        skill_code=CARE,
+        validity_months=12,
+        now=clock_module.now(),
+    )
+    training.record_in_person(
+        session,
+        scope=ADMIN,
+        actor=ACTOR,
+        module=module,
+        phone="06 87654321",
+        completed_on=clock_module.local(clock_module.now()).date(),
+        trainer_name="Anja de Wit",
+        now=clock_module.now(),
+    )
+    session.flush()
+    assert eligible()
