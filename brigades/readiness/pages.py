@@ -438,6 +438,8 @@ def care_interest_page(
             if c.volunteer.gm_code is not None and c.volunteer.gm_code in gemeenten
             else "",
             "skills": ", ".join(c.skills),
+            "trainings": ", ".join(c.trainings),
+            "tasks_done": c.tasks_done,
             "opted_in_at": c.interest.opted_in_at,
         }
         for c in found

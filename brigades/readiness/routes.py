@@ -171,6 +171,8 @@ def care_interest(
             gm_code=c.volunteer.gm_code,
             vr_code=c.volunteer.vr_code,
             skills=c.skills,
+            trainings=c.trainings,
+            tasks_done=c.tasks_done,
             opted_in_at=c.interest.opted_in_at,
             consent_version=c.interest.consent_version,
         )
