@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -218,3 +220,68 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}" if value >= 100 else f"{value:.2f}"
     return str(value) if value is not None else ""
+
+
+def wrk_script(path: Path) -> Path:
+    """A wrk script with the shared latency/JSON reporter appended (a temporary copy)."""
+    source = path.read_text() + LATENCY_LUA
+    out = Path(tempfile.mkstemp(suffix=".lua")[1])
+    out.write_text(source)
+    return out
+
+
+def signup_body_template() -> dict[str, object]:
+    """A realistic sign-up body; ``__PHONE__``/``__POSTCODE__`` are filled in by signup.lua."""
+    return {
+        "name": "Bench Vrijwilliger",
+        "phone": "__PHONE__",
+        "postcode": "__POSTCODE__",
+        "adult_confirmed": True,
+        "consent": True,
+        "skills": [
+            {"code": "boodschappen"},
+            {"code": "gezelschap", "evidence": "life_experience", "detail": "mantelzorger"},
+            {"code": "vervoer_auto", "evidence": "self_declared"},
+        ],
+        "availability": [
+            {"weekday": d, "start_minute": 9 * 60, "end_minute": 17 * 60} for d in range(5)
+        ],
+        "max_distance_km": 5,
+        "languages": ["nl", "en"],
+        "preferred_channel": "sms",
+    }
+
+
+def signup_postcodes(n: int = 500) -> list[str]:
+    """``n`` real postcodes from all over the country, in the forms people type."""
+    from geo import load_reference_data
+
+    reference = load_reference_data()
+    rng = random.Random(7)
+    chosen = rng.sample(sorted(reference.pc4s), n)
+    # Mix the forms people type: "3512", "3512 AB", "3512ab".
+    forms = ["{}", "{} AB", "{}cd"]
+    return [forms[i % 3].format(pc) for i, pc in enumerate(chosen)]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process (VmRSS in /proc), in MiB; 0 when it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (uvicorn's worker processes are children)."""
+    found = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in children:
+        found += process_tree(int(child))
+    return found

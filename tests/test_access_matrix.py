@@ -298,6 +298,7 @@ MATRIX: dict[str, Access] = {
     "GET /api/v1/care-interest": RECRUITERS,
     "GET /beheer/paraatheid": READINESS_READERS,
     "GET /beheer/paraatheid.csv": READINESS_READERS,
+    "GET /beheer/paraatheid/kaart.geojson": READINESS_READERS,
     "GET /beheer/paraatheid/doelen": TARGET_SETTERS,
     "POST /beheer/paraatheid/doelen": TARGET_SETTERS,
     "GET /beheer/trainingen": VETTERS,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import secrets
 import shutil
 import subprocess
@@ -28,13 +27,19 @@ import httpx
 from sqlalchemy import text
 
 from bench.common import (
-    LATENCY_LUA,
     machine,
     postgres_database,
     print_table,
     run_wrk,
     server,
     write_result,
+    wrk_script,
+)
+from bench.common import (
+    signup_body_template as _body_template,
+)
+from bench.common import (
+    signup_postcodes as _postcodes,
 )
 from brigades import clock, migrate
 from brigades.db import make_engine, session_scope
@@ -45,45 +50,6 @@ from tests.support.live_server import free_port
 HERE = Path(__file__).resolve().parent
 GOAL_RPS = 1000.0
 GOAL_P99_MS = 200.0
-
-
-def _body_template() -> dict[str, object]:
-    return {
-        "name": "Bench Vrijwilliger",
-        "phone": "__PHONE__",
-        "postcode": "__POSTCODE__",
-        "adult_confirmed": True,
-        "consent": True,
-        "skills": [
-            {"code": "boodschappen"},
-            {"code": "gezelschap", "evidence": "life_experience", "detail": "mantelzorger"},
-            {"code": "vervoer_auto", "evidence": "self_declared"},
-        ],
-        "availability": [
-            {"weekday": d, "start_minute": 9 * 60, "end_minute": 17 * 60} for d in range(5)
-        ],
-        "max_distance_km": 5,
-        "languages": ["nl", "en"],
-        "preferred_channel": "sms",
-    }
-
-
-def _postcodes(n: int = 500) -> list[str]:
-    reference = load_reference_data()
-    rng = random.Random(7)
-    pcs = sorted(reference.pc4s)
-    chosen = rng.sample(pcs, n)
-    # Mix the forms people type: "3512", "3512 AB", "3512ab".
-    forms = ["{}", "{} AB", "{}cd"]
-    return [forms[i % 3].format(pc) for i, pc in enumerate(chosen)]
-
-
-def _script(name: str) -> Path:
-    """A wrk script with the shared latency/JSON reporter appended."""
-    source = (HERE / name).read_text() + LATENCY_LUA
-    path = Path(tempfile.mkstemp(suffix=".lua")[1])
-    path.write_text(source)
-    return path
 
 
 def _prepare(url: str) -> None:
@@ -207,7 +173,7 @@ def main() -> None:
         with server(
             "bench.signup.app:create_bench_app", env, port=port, cpus=cpus, workers=args.workers
         ) as proc:
-            signup = _script("signup.lua")
+            signup = wrk_script(HERE / "signup.lua")
             common = {
                 "duration": args.duration,
                 "connections": args.connections,
@@ -223,10 +189,10 @@ def main() -> None:
                 script_args=[str(template), str(postcodes), "9"],
             )
             print("baseline: GET /healthz", flush=True)
-            health = run_wrk(base + "/healthz", script=_script("healthz.lua"), **common)
+            health = run_wrk(base + "/healthz", script=wrk_script(HERE / "healthz.lua"), **common)
             print("baseline: POST /bench/minimal-insert", flush=True)
             minimal = run_wrk(
-                base + "/bench/minimal-insert", script=_script("minimal.lua"), **common
+                base + "/bench/minimal-insert", script=wrk_script(HERE / "minimal.lua"), **common
             )
             print("sign-up: POST /api/v1/volunteers", flush=True)
             real = run_wrk(

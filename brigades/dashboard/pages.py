@@ -99,7 +99,7 @@ def board_context(
     }
 
 
-def _csp_with_tiles(settings: Settings) -> str | None:
+def csp_with_tiles(settings: Settings) -> str | None:
     """The page's CSP, with the tile server's origin allowed for images when one is set."""
     if not settings.map_tile_url:
         return None
@@ -151,7 +151,7 @@ def dashboard(
         **LABELS,
     }
     response = page(request, "dashboard/dashboard.html", context)
-    csp = _csp_with_tiles(settings)
+    csp = csp_with_tiles(settings)
     if csp:
         response.headers["Content-Security-Policy"] = csp
     return response

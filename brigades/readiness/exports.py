@@ -78,7 +78,17 @@ def readiness_csv(picture: Picture) -> bytes:
 
 def care_interest_csv(candidates: Sequence[Candidate]) -> bytes:
     """The recruiters' list."""
-    header = ["naam", "mobiel", "gemeente", "vr_code", "vaardigheden", "aangemeld_op", "versie"]
+    header = [
+        "naam",
+        "mobiel",
+        "gemeente",
+        "vr_code",
+        "vaardigheden",
+        "trainingen",
+        "taken_afgerond",
+        "aangemeld_op",
+        "versie",
+    ]
     rows = [
         [
             c.volunteer.name,
@@ -86,6 +96,8 @@ def care_interest_csv(candidates: Sequence[Candidate]) -> bytes:
             c.volunteer.gm_code,
             c.volunteer.vr_code,
             ", ".join(c.skills),
+            ", ".join(c.trainings),
+            c.tasks_done,
             clock.local(clock.as_utc(c.interest.opted_in_at)).strftime("%d-%m-%Y"),
             c.interest.consent_version,
         ]

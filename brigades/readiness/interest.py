@@ -7,11 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from brigades.accounts.scope import AccessScope
-from brigades.readiness.models import CareInterest
+from brigades.incidents.models import Incident, IncidentKind
+from brigades.readiness.models import CareInterest, TrainingCompletion, TrainingModule
 from brigades.skills.models import Skill
+from brigades.tasks.models import Assignment, AssignmentState, CareTask
 from brigades.volunteers.models import Volunteer, VolunteerSkill, VolunteerStatus
 
 CONSENT_VERSION = "2026-11"
@@ -68,6 +71,43 @@ class Candidate:
     volunteer: Volunteer
     interest: CareInterest
     skills: list[str]
+    # What the consent text promises the recruiters: trainings and the service (code zwart).
+    trainings: list[str]
+    tasks_done: int
+
+
+CHUNK = 1000
+
+
+def _trainings(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, set[str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = session.exec(
+            select(TrainingCompletion.volunteer_id, TrainingModule.title)
+            .join(TrainingModule, col(TrainingModule.id) == col(TrainingCompletion.module_id))
+            .where(col(TrainingCompletion.volunteer_id).in_(ids[start : start + CHUNK]))
+        ).all()
+        for volunteer_id, title in rows:
+            found.setdefault(volunteer_id, set()).add(title)
+    return {k: sorted(v) for k, v in found.items()}
+
+
+def _tasks_done(session: Session, ids: list[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = session.exec(
+            select(Assignment.volunteer_id, func.count())
+            .join(CareTask, col(CareTask.id) == col(Assignment.task_id))
+            .join(Incident, col(Incident.id) == col(CareTask.incident_id))
+            .where(
+                col(Assignment.volunteer_id).in_(ids[start : start + CHUNK]),
+                col(Assignment.state) == AssignmentState.DONE,
+                col(Incident.kind) == IncidentKind.CODE_ZWART,
+            )
+            .group_by(col(Assignment.volunteer_id))
+        ).all()
+        found.update({int(v): int(n) for v, n in rows})
+    return found
 
 
 def candidates(session: Session, *, scope: AccessScope, limit: int = 5000) -> list[Candidate]:
@@ -88,7 +128,7 @@ def candidates(session: Session, *, scope: AccessScope, limit: int = 5000) -> li
         stmt, vr_column=col(Volunteer.vr_code), support_point_column=col(Volunteer.support_point_id)
     )
     found = session.exec(stmt.order_by(col(CareInterest.opted_in_at).desc()).limit(limit)).all()
-    ids = [v.id for v, _ in found]
+    ids = [v.id for v, _ in found if v.id is not None]
     names = {s.code: s.name_nl for s in session.exec(select(Skill)).all()}
     skills: dict[int, list[str]] = {}
     if ids:
@@ -99,7 +139,15 @@ def candidates(session: Session, *, scope: AccessScope, limit: int = 5000) -> li
             skills.setdefault(claim.volunteer_id, []).append(
                 names.get(claim.skill_code, claim.skill_code)
             )
+    trainings = _trainings(session, ids)
+    done = _tasks_done(session, ids)
     return [
-        Candidate(volunteer=v, interest=i, skills=sorted(skills.get(v.id or 0, [])))
+        Candidate(
+            volunteer=v,
+            interest=i,
+            skills=sorted(skills.get(v.id or 0, [])),
+            trainings=trainings.get(v.id or 0, []),
+            tasks_done=done.get(v.id or 0, 0),
+        )
         for v, i in found
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
@@ -18,9 +18,11 @@ from brigades.accounts.pages import discard_unless_kept, field, page
 from brigades.accounts.scope import AccessScope
 from brigades.accounts.service import actor_for
 from brigades.audit import service as audit
+from brigades.dashboard.pages import csp_with_tiles
 from brigades.deps import SessionDep, SettingsDep
 from brigades.errors import DomainError, InvalidInput
 from brigades.incidents.deps import CsrfUploadForm
+from brigades.privacy.aggregates import MIN_COUNT
 from brigades.readiness import erasure, exports, figures, interest, training
 from brigades.readiness.deps import (
     TARGET_SETTERS,
@@ -33,7 +35,7 @@ from brigades.readiness.deps import (
 )
 from brigades.readiness.figures import AREA_LABELS_NL, LEVELS, WEEK_PARTS, AreaKind
 from brigades.readiness.models import TrainingModule
-from brigades.readiness.routes import csv_response
+from brigades.readiness.routes import coverage_geojson, csv_response, region_outlines
 from brigades.skills import service as skills_service
 from brigades.vetting.levels import LEVEL_LABELS_NL
 from brigades.volunteers.phone import display_mobile
@@ -77,7 +79,7 @@ def readiness_page(
     """The readiness picture of the user's areas: shortfalls first."""
     kind = _level(niveau, scope)
     picture = figures.picture(session, scope=scope, kind=kind, now=clock.now(), settings=settings)
-    return page(
+    response = page(
         request,
         "readiness/picture.html",
         {
@@ -92,7 +94,27 @@ def readiness_page(
             "level_labels": LEVEL_LABELS_NL,
             "week_parts": WEEK_PARTS,
             "may_set_targets": user.role in TARGET_SETTERS and not scope.read_only,
+            "tile_url": settings.map_tile_url or "",
+            "tile_attribution": settings.map_tile_attribution if settings.map_tile_url else "",
+            "min_count": MIN_COUNT,
         },
+    )
+    csp = csp_with_tiles(settings)
+    if csp is not None:
+        response.headers["Content-Security-Policy"] = csp
+    return response
+
+
+@router.get("/paraatheid/kaart.geojson")
+def coverage_map(session: SessionDep, user: ReadinessReader, scope: CurrentScope) -> Response:
+    """The page's map layer: the regions' outlines and available volunteers per PC4 (the API's
+    coverage layer, small counts suppressed)."""
+    layer = coverage_geojson(session, scope)
+    for feature in layer["features"]:
+        feature["properties"]["kind"] = "pc4"
+    layer["features"] = region_outlines(scope) + layer["features"]
+    return JSONResponse(
+        layer, media_type="application/geo+json", headers={"Cache-Control": "no-store"}
     )
 
 
@@ -438,6 +460,8 @@ def care_interest_page(
             if c.volunteer.gm_code is not None and c.volunteer.gm_code in gemeenten
             else "",
             "skills": ", ".join(c.skills),
+            "trainings": ", ".join(c.trainings),
+            "tasks_done": c.tasks_done,
             "opted_in_at": c.interest.opted_in_at,
         }
         for c in found

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 import geo
 from brigades import clock
 from brigades.accounts.deps import CurrentScope
+from brigades.accounts.scope import AccessScope
 from brigades.accounts.service import actor_for
 from brigades.audit import service as audit
 from brigades.deps import SessionDep, SettingsDep
@@ -96,6 +97,23 @@ def csv_response(content: bytes, filename: str) -> Response:
     )
 
 
+def region_outlines(scope: AccessScope) -> list[dict[str, Any]]:
+    """The outlines of the regions in reach, as GeoJSON features (kind "region")."""
+    from shapely.geometry import mapping
+
+    data = geo.load_reference_data()
+    codes = sorted(data.regions) if scope.vr_codes is None else sorted(scope.vr_codes)
+    return [
+        {
+            "type": "Feature",
+            "geometry": mapping(data.vr_boundary(code)),
+            "properties": {"kind": "region", "vr_code": code, "name": data.regions[code].name},
+        }
+        for code in codes
+        if code in data.regions
+    ]
+
+
 def coverage_geojson(session: SessionDep, scope: CurrentScope) -> dict[str, Any]:
     """Available volunteers per PC4 as GeoJSON points (centroids); small counts suppressed."""
     counts = aggregate_by_pc4(
@@ -171,6 +189,8 @@ def care_interest(
             gm_code=c.volunteer.gm_code,
             vr_code=c.volunteer.vr_code,
             skills=c.skills,
+            trainings=c.trainings,
+            tasks_done=c.tasks_done,
             opted_in_at=c.interest.opted_in_at,
             consent_version=c.interest.consent_version,
         )

@@ -101,5 +101,7 @@ class CareInterestOut(BaseModel):
     gm_code: str | None
     vr_code: str | None
     skills: list[str]
+    trainings: list[str]
+    tasks_done: int
     opted_in_at: datetime
     consent_version: str

@@ -320,3 +320,59 @@ def test_figures_per_buurtsteunpunt_and_gemeente_match_an_independent_count(
     mine = client.get("/api/v1/readiness?level=vr", headers=bearer(local_token)).json()
     assert mine["level"] == "steunpunt"
     assert [(a["code"], a["verified"]) for a in mine["areas"]] == [(str(eem), 2)]
+
+
+def test_the_api_csv_has_the_json_figures_one_row_per_area_and_skill(
+    client: TestClient, session: Session, clock: clock_module.ManualClock
+) -> None:
+    build(session)
+    coordinator = make_user(session, role=Role.REGIONAL_COORDINATOR, vr_codes=("VR09",))
+    token, _ = make_token(session, coordinator)
+    body = client.get("/api/v1/readiness?level=vr", headers=bearer(token)).json()
+    response = client.get("/api/v1/readiness/export.csv?level=vr", headers=bearer(token))
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.headers["cache-control"] == "no-store"
+    lines = response.content.decode("utf-8-sig").splitlines()
+    header = lines[0].split(";")
+    rows = [dict(zip(header, line.split(";"), strict=True)) for line in lines[1:]]
+    [area] = body["areas"]
+    assert len(rows) == len(area["skills"])
+    for row, skill in zip(rows, area["skills"], strict=True):
+        assert row["gebied_code"] == "VR09" and row["vaardigheid"] == skill["code"]
+        assert int(row["geverifieerd"]) == area["verified"]
+        assert int(row["recent_bevestigd"]) == area["reconfirmed_recently"]
+        assert [int(row[f"niveau_{lvl}"]) for lvl in range(4)] == [
+            area["by_vetting_level"][str(lvl)] for lvl in range(4)
+        ]
+        assert int(row["beschikbaar_vaardigheid"]) == skill["available"]
+        assert int(row["tekort"]) == skill["shortfall"]
+    assert client.get("/api/v1/readiness/export.csv").status_code == 401
+
+
+def test_the_page_map_shows_the_region_and_the_pc4_layer_without_small_counts(
+    client: TestClient, session: Session, clock: clock_module.ManualClock
+) -> None:
+    for _ in range(5):
+        make_volunteer(session, pc4=3584)
+    for _ in range(2):
+        make_volunteer(session, pc4=3512)
+    make_volunteer(session, vr_code="VR13", pc4=1012)
+    coordinator = make_user(session, role=Role.REGIONAL_COORDINATOR, vr_codes=("VR09",))
+    sign_in(client, session, coordinator)
+    page = client.get("/beheer/paraatheid")
+    assert 'id="dekking"' in page.text and "readiness.js" in page.text
+    assert 'data-url="/beheer/paraatheid/kaart.geojson"' in page.text
+
+    layer = client.get("/beheer/paraatheid/kaart.geojson")
+    assert layer.status_code == 200
+    assert layer.headers["content-type"].startswith("application/geo+json")
+    kinds = [f["properties"]["kind"] for f in layer.json()["features"]]
+    assert kinds == ["region", "pc4"]
+    region, cell = layer.json()["features"]
+    assert region["properties"]["vr_code"] == "VR09"
+    assert region["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert cell["properties"]["pc4"] == 3584 and cell["properties"]["available"] == 5
+    assert set(cell["properties"]) == {"kind", "pc4", "available", "inhabitants", "per_10k"}
+    assert layer.json()["suppressed"]["volunteers"] == 2
+    client.cookies.clear()
+    assert client.get("/beheer/paraatheid/kaart.geojson").status_code in (303, 401)
