@@ -285,9 +285,7 @@ def report(result: dict[str, Any]) -> None:
         {"endpoint": "POST /api/v1/volunteers", **s["signup"]},
     ]
     print()
-    print_table(
-        rows, ["endpoint", "rps", "p50_ms", "p99_ms", "max_ms", "non_2xx", "socket_errors"]
-    )
+    print_table(rows, ["endpoint", "rps", "p50_ms", "p99_ms", "max_ms", "non_2xx", "socket_errors"])
     print()
     print(json.dumps({k: v for k, v in result.items() if k not in ("machine",)}, indent=2))
 
