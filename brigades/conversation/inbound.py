@@ -210,10 +210,7 @@ def record_inbound_rows(
         .returning(table.c.id, table.c.provider_sid)
     )
     new_ids = {sid: row_id for row_id, sid in connection.execute(statement).all()}
-    ids: list[int | None] = []
-    for row in rows:
-        ids.append(new_ids.pop(str(row["provider_sid"]), None))
-    return ids
+    return [new_ids.pop(str(row["provider_sid"]), None) for row in rows]
 
 
 def record_inbound(
