@@ -12,7 +12,8 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,8 @@ from brigades.demo import data
 from brigades.settings import Settings
 from brigades.skills.models import Skill
 from brigades.supportpoints.models import SupportPoint
+from brigades.vetting.models import CheckKind, IdentityDocument, VettingCheck
+from brigades.vetting.service import add_years, start_of_day
 from brigades.volunteers.models import (
     AvailabilityWindow,
     ConsentMethod,
@@ -40,7 +43,16 @@ _FORBIDDEN_LETTERS = frozenset({"SA", "SD", "SS"})
 _LETTERS = "ABCDEFGHJKLMNPRSTUVWXZ"
 
 
-def create_volunteers(
+@dataclass(frozen=True, slots=True)
+class DemoVolunteer:
+    """One generated volunteer: its row, skill claims and availability windows (no ids yet)."""
+
+    row: dict[str, Any]
+    skills: list[dict[str, Any]]
+    windows: list[dict[str, Any]]
+
+
+def generate(
     session: Session,
     reference: ReferenceData,
     region: str,
@@ -49,11 +61,14 @@ def create_volunteers(
     count: int,
     seed: int,
     now: datetime,
-    progress: Callable[[int], None] | None,
-) -> int:
-    """Insert ``count`` synthetic volunteers in batches; ``progress`` gets the running total."""
+) -> Iterator[list[DemoVolunteer]]:
+    """``count`` synthetic volunteers of a region, in batches of :data:`BATCH_SIZE`.
+
+    Reads the database (numbers already taken, active skills) but writes nothing: callers insert
+    the batches (:func:`create_volunteers`, or a bulk loader).
+    """
     if count == 0:
-        return 0
+        return
     areas = sorted(
         (a for a in reference.pc4s.values() if a.vr_code == region and a.inwoners > 0),
         key=lambda a: a.pc4,
@@ -76,14 +91,13 @@ def create_volunteers(
     done = 0
     while done < count:
         size = min(BATCH_SIZE, count - done)
-        rows = []
-        extras = []
+        batch = []
         for _ in range(size):
             area = areas[bisect.bisect_right(cumulative, rng.randrange(cumulative[-1]))]
             if area.pc4 not in nearest:
                 found = index.nearest(area.lat, area.lon, 1)
                 nearest[area.pc4] = found[0].id if found else None
-            row, extra = _volunteer(
+            row, (volunteer_skills, windows) = _volunteer(
                 rng,
                 area=area,
                 support_point_id=nearest[area.pc4],
@@ -93,28 +107,140 @@ def create_volunteers(
                 consent_version=consent_version,
                 now=now,
             )
-            rows.append(row)
-            extras.append(extra)
+            batch.append(DemoVolunteer(row, volunteer_skills, windows))
+        done += size
+        yield batch
+
+
+def create_volunteers(
+    session: Session,
+    reference: ReferenceData,
+    region: str,
+    points: Sequence[SupportPoint],
+    *,
+    count: int,
+    seed: int,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Insert ``count`` synthetic volunteers in batches; ``progress`` gets the running total."""
+    point_names = {p.id: p.name for p in points}
+    done = 0
+    for batch in generate(session, reference, region, points, count=count, seed=seed, now=now):
         ids = (
             session.execute(
-                insert(Volunteer).returning(col(Volunteer.id), sort_by_parameter_order=True), rows
+                insert(Volunteer).returning(col(Volunteer.id), sort_by_parameter_order=True),
+                [v.row for v in batch],
             )
             .scalars()
             .all()
         )
         skill_rows = []
         window_rows = []
-        for volunteer_id, (volunteer_skills, windows) in zip(ids, extras, strict=True):
-            skill_rows += [{**s, "volunteer_id": volunteer_id} for s in volunteer_skills]
-            window_rows += [{**w, "volunteer_id": volunteer_id} for w in windows]
+        for volunteer_id, volunteer in zip(ids, batch, strict=True):
+            skill_rows += [{**s, "volunteer_id": volunteer_id} for s in volunteer.skills]
+            window_rows += [{**w, "volunteer_id": volunteer_id} for w in volunteer.windows]
+        skill_ids: list[int] = []
         if skill_rows:
-            session.execute(insert(VolunteerSkill), skill_rows)
+            skill_ids = list(
+                session.execute(
+                    insert(VolunteerSkill).returning(
+                        col(VolunteerSkill.id), sort_by_parameter_order=True
+                    ),
+                    skill_rows,
+                )
+                .scalars()
+                .all()
+            )
         if window_rows:
             session.execute(insert(AvailabilityWindow), window_rows)
-        done += size
+        verified: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        for skill_id, skill in zip(skill_ids, skill_rows, strict=True):
+            verified.setdefault(skill["volunteer_id"], []).append((skill_id, skill))
+        check_rows = [
+            check
+            for volunteer_id, volunteer in zip(ids, batch, strict=True)
+            for check in checks_for(
+                volunteer_id, volunteer.row, verified.get(volunteer_id, []), point_names, now=now
+            )
+        ]
+        if check_rows:
+            session.execute(insert(VettingCheck), check_rows)
+        done += len(batch)
         if progress is not None:
             progress(done)
     return done
+
+
+# Every row of one multi-row insert carries the same columns.
+_VOG_YEARS = int(Settings.model_fields["vog_validity_years"].default)
+_CHECK_DEFAULTS: dict[str, Any] = {
+    "identity_document": None,
+    "issued_on": None,
+    "valid_until": None,
+    "volunteer_skill_id": None,
+    "skill_code": None,
+    "evidence_kind": None,
+    "register_checked": False,
+}
+
+
+def checks_for(
+    volunteer_id: int,
+    row: dict[str, Any],
+    skills: Sequence[tuple[int, dict[str, Any]]],
+    point_names: dict[int | None, str],
+    *,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The vetting checks behind a demo volunteer's level, as a coordinator would record them.
+
+    A level is derived from checks (:mod:`brigades.vetting.levels`), and the daily vetting job
+    brings every stored level in line with them: without checks, every demo volunteer would drop
+    to level 0 the first time a worker runs. Level 1 is an identity document seen at the
+    volunteer's buurtsteunpunt, level 2 adds a VOG, level 3 the professional evidence of each
+    verified skill claim (``skills``: the volunteer's claims with their ids). Dates follow the
+    sign-up (no random draws: the generated rows stay the same).
+    """
+    level = row["vetting_level"]
+    if level < 1:
+        return []
+    seen_at = min(row["phone_verified_at"] + timedelta(days=1), now)
+    label = (point_names.get(row["support_point_id"]) or "Buurtsteunpunt") + " (demo)"
+    base = {
+        **_CHECK_DEFAULTS,
+        "volunteer_id": volunteer_id,
+        "checked_by_label": label[:120],
+        "checked_at": seen_at,
+    }
+    checks = [
+        {
+            **base,
+            "kind": CheckKind.IDENTITY_SEEN,
+            "identity_document": IdentityDocument.IDENTITY_CARD,
+        }
+    ]
+    if level >= 2:
+        issued = seen_at.date()
+        valid_until = start_of_day(add_years(issued, _VOG_YEARS))
+        checks.append(
+            {**base, "kind": CheckKind.VOG, "issued_on": issued, "valid_until": valid_until}
+        )
+    if level >= 3:
+        checks += [
+            {
+                **base,
+                "kind": CheckKind.PROFESSIONAL_EVIDENCE,
+                "volunteer_skill_id": skill_id,
+                "skill_code": skill["skill_code"],
+                "evidence_kind": skill["evidence_kind"],
+                "checked_at": min(skill["verified_at"], now),
+                "valid_until": skill["evidence_expires_at"],
+            }
+            for skill_id, skill in skills
+            if skill["verified_at"] is not None
+        ]
+    return checks
 
 
 def _volunteer(

@@ -215,3 +215,31 @@ def test_cli_is_idempotent_with_if_empty(fresh_database: str) -> None:
 
 def test_demo_phone_prefix_is_documented_constant() -> None:
     assert population.DEMO_PHONE_PREFIX == "+3169"
+
+
+def test_demo_levels_rest_on_checks_the_daily_vetting_job_keeps(
+    session: Session, now: datetime
+) -> None:
+    """Every level is backed by the checks a coordinator would have recorded, so the daily
+    vetting job (which derives levels from checks) leaves the demo population as it is."""
+    from brigades.vetting import jobs
+    from brigades.vetting.models import CheckKind, VettingCheck
+
+    _seed(session, now, volunteers=400)
+    before = dict(session.exec(select(Volunteer.id, Volunteer.vetting_level)).all())
+    assert set(before.values()) == {0, 1, 2, 3}
+    kinds: dict[int, set[CheckKind]] = {}
+    for check in session.exec(select(VettingCheck)).all():
+        kinds.setdefault(check.volunteer_id, set()).add(check.kind)
+        assert check.checked_at <= now
+    for volunteer_id, level in before.items():
+        has = kinds.get(volunteer_id, set())
+        assert (CheckKind.IDENTITY_SEEN in has) == (level >= 1)
+        assert (CheckKind.VOG in has) == (level >= 2)
+        assert (CheckKind.PROFESSIONAL_EVIDENCE in has) == (level == 3)
+
+    report = jobs.expire_checks(session, now=now)
+    session.expire_all()
+
+    assert report.levels_changed == 0
+    assert dict(session.exec(select(Volunteer.id, Volunteer.vetting_level)).all()) == before
