@@ -14,7 +14,8 @@ set -euo pipefail
 umask 077
 
 usage() {
-    sed -n '5,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+    echo 'usage:' >&2
+    sed -n '6,7p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # ZB_PG_DSN is read by the scripts that source this file
 # Sourced by backup.sh and restore.sh: which PostgreSQL database to use, the way the application
 # chooses it. DATABASE_URL first, then ZB_DATABASE_URL (the settings read them in that order);
 # without either, libpq's own environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE,

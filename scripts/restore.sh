@@ -13,6 +13,7 @@
 set -euo pipefail
 
 usage() {
+    echo 'usage:' >&2
     sed -n '7,8p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlmodel import Session
 
 from brigades import clock
@@ -63,13 +63,17 @@ def new_database(databases: Databases) -> Iterator[NewDatabase]:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def run(args: list[str], database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """A command with the application's database setting, from the repository root."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "ZB_DATABASE"))}
+def run(args: list[str], database_url: str | None, **env: str) -> subprocess.CompletedProcess[str]:
+    """A command with the application's database setting (or none), from the repository root."""
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PG", "ZB_DATABASE", "DATABASE"))
+    }
+    if database_url is not None:
+        clean["DATABASE_URL"] = database_url
     return subprocess.run(
         args,
         cwd=ROOT,
-        env={**clean, "DATABASE_URL": database_url, **env},
+        env={**clean, **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -174,6 +178,32 @@ def test_a_backup_never_overwrites_a_file(written: Written) -> None:
     assert "never overwrites" in again.stderr
     assert written.dump.read_bytes() == before
     assert len(list(written.dump.parent.iterdir())) == 1
+
+
+def test_backup_and_restore_work_from_libpq_environment_variables(
+    written: Written, new_database: NewDatabase, tmp_path: Path
+) -> None:
+    source = make_url(written.source_url)
+    libpq = {
+        "PGHOST": source.host or "127.0.0.1",
+        "PGPORT": str(source.port or 5432),
+        "PGUSER": source.username or "postgres",
+        "PGDATABASE": source.database or "",
+    }
+    backed_up = run([str(BACKUP), str(tmp_path)], None, **libpq)
+    assert backed_up.returncode == 0, backed_up.stderr
+    dump = Path(backed_up.stdout.strip())
+    assert dump.parent == tmp_path and f"-{source.database}-" in dump.name
+
+    target = make_url(new_database())
+    restored = run(
+        [str(RESTORE), str(dump)], None, **{**libpq, "PGDATABASE": target.database or ""}
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert f"into {target.database}" in restored.stderr
+    # Without a URL or PGDATABASE, restore.sh does not guess a target.
+    unnamed = run([str(RESTORE), str(dump)], None, **{**libpq, "PGDATABASE": ""})
+    assert unnamed.returncode == 2 and "name the target database" in unnamed.stderr
 
 
 def test_the_restored_database_serves_the_same_data(
