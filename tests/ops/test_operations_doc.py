@@ -3,6 +3,7 @@ default, and points at the scripts and files it tells operators to use."""
 
 from __future__ import annotations
 
+import inspect
 import re
 
 from brigades.settings import Settings
@@ -86,3 +87,28 @@ def test_the_files_it_refers_to_exist() -> None:
 
 def test_the_readme_links_it() -> None:
     assert "(docs/operations.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_refresh_intervals_it_states_are_the_code_s() -> None:
+    # The per-process table's numbers, read from the code that keeps the caches.
+    from brigades.dispatch import index
+    from brigades.ratelimit.local import LocalRateLimiter
+    from brigades.skills import service as skills
+    from brigades.supportpoints import service as supportpoints
+
+    table = _section("Scaling out: N API processes and M workers on one PostgreSQL")
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("|")}
+
+    def row(starting: str) -> str:
+        [found] = [line for what, line in rows.items() if what.startswith(starting)]
+        return found
+
+    assert f"reloaded after {skills.CACHE_SECONDS:g} s" in row("**skill codes**")
+    assert f"within {supportpoints.CACHE_SECONDS:g} s" in row("**active buurtsteunpunten**")
+    default_age = Settings.model_fields["dispatch_index_max_age_seconds"].default
+    assert f"`ZB_DISPATCH_INDEX_MAX_AGE_SECONDS` ({default_age:g} s)" in row(
+        "the dispatcher's **candidate index**"
+    )
+    assert index.__doc__ and "ZB_DISPATCH_INDEX_MAX_AGE_SECONDS" in index.__doc__
+    max_keys = inspect.signature(LocalRateLimiter).parameters["max_keys"].default
+    assert f"at {max_keys:,} addresses" in row("**per-client rate limits**")
