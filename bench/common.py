@@ -15,11 +15,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
+
+from brigades import clock, migrate
+from brigades.accounts import tokens
+from brigades.accounts.models import ApiToken, Role, TokenKind
+from brigades.accounts.schemas import UserCreate
+from brigades.accounts.service import create_user
+from brigades.audit.service import CLI
+from brigades.db import make_engine, session_scope
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -285,3 +293,37 @@ def process_tree(pid: int) -> list[int]:
     for child in children:
         found += process_tree(int(child))
     return found
+
+
+def coordinator_token(database_url: str, region: str = "VR09") -> str:
+    """Migrate, then a regional coordinator of ``region`` with a 3-hour API token."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    with session_scope(engine) as session:
+        now = clock.now()
+        user = create_user(
+            session,
+            data=UserCreate(
+                email=f"bench@{region.lower()}.example",
+                name="Bench",
+                role=Role.REGIONAL_COORDINATOR,
+                password="bench-wachtwoord-lang-genoeg",
+                vr_codes=[region],
+            ),
+            actor=CLI,
+            now=now,
+        )
+        token = tokens.new_access_token()
+        assert user.id is not None
+        session.add(
+            ApiToken(
+                token_hash=tokens.hash_token(token),
+                prefix=token[:12],
+                user_id=user.id,
+                kind=TokenKind.ACCESS,
+                created_at=now,
+                expires_at=now + timedelta(hours=3),
+            )
+        )
+    engine.dispose()
+    return token

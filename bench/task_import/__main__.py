@@ -21,14 +21,16 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from bench.common import machine, postgres_database, print_table, server, write_result
-from brigades import clock, migrate
-from brigades.accounts import tokens
-from brigades.accounts.models import ApiToken, Role, TokenKind
-from brigades.accounts.schemas import UserCreate
-from brigades.accounts.service import create_user
-from brigades.audit.service import CLI
-from brigades.db import make_engine, session_scope
+from bench.common import (
+    coordinator_token,
+    machine,
+    postgres_database,
+    print_table,
+    server,
+    write_result,
+)
+from brigades import clock
+from brigades.db import make_engine
 from tests.support.live_server import free_port
 
 GOAL_SECONDS = 10.0
@@ -52,42 +54,9 @@ def csv_bytes(rows: int) -> bytes:
     return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()
 
 
-def _token(database_url: str) -> str:
-    engine = make_engine(database_url)
-    migrate.upgrade(engine)
-    with session_scope(engine) as session:
-        now = clock.now()
-        user = create_user(
-            session,
-            data=UserCreate(
-                email="bench@vr09.example",
-                name="Bench",
-                role=Role.REGIONAL_COORDINATOR,
-                password="bench-wachtwoord-lang-genoeg",
-                vr_codes=["VR09"],
-            ),
-            actor=CLI,
-            now=now,
-        )
-        token = tokens.new_access_token()
-        assert user.id is not None
-        session.add(
-            ApiToken(
-                token_hash=tokens.hash_token(token),
-                prefix=token[:12],
-                user_id=user.id,
-                kind=TokenKind.ACCESS,
-                created_at=now,
-                expires_at=now + timedelta(hours=2),
-            )
-        )
-    engine.dispose()
-    return token
-
-
 def run_one(database_url: str, label: str, rows: int) -> dict[str, object]:
     """Upload one CSV and wait for the import; returns the timings."""
-    token = _token(database_url)
+    token = coordinator_token(database_url)
     port = free_port()
     env = {
         "DATABASE_URL": database_url,
