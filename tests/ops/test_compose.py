@@ -112,3 +112,16 @@ def test_every_compose_variable_is_in_env_example() -> None:
     active, commented = env_example()
     used = variables_used(COMPOSE.read_text(encoding="utf-8"))
     assert used - active.keys() - commented.keys() == set()
+
+
+def test_the_default_stack_stays_within_the_database_connection_limit(
+    services: dict[str, Any],
+) -> None:
+    """Every process may open its pool twice over (overflow): the defaults fit max_connections
+    with room left for backups, migrations and psql."""
+    pool = int(_resolved(_env(services["api"])["ZB_DB_POOL_SIZE"]))
+    api_processes = int(_resolved(services["api"]["command"][-1]))
+    workers = int(_resolved(services["worker"]["deploy"]["replicas"]))
+    command = " ".join(_resolved(part) for part in services["db"]["command"])
+    max_connections = int(command.split("max_connections=")[1].split()[0])
+    assert (api_processes + workers) * 2 * pool + 10 <= max_connections
