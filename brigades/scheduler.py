@@ -5,6 +5,12 @@ only decides *when*: every job is due at start-up and then every ``every``, by t
 clock, so tests and the drill simulator drive it like everything else. Every worker process runs
 the schedule; the jobs are idempotent set-based updates ("expire what is due"), so two workers
 running one at the same time do the same work once and the second finds nothing left.
+
+Jobs run in two *lanes*, each on its own thread: ``dispatch`` (offers, replies, expiries: the
+work a person is waiting for, every few seconds) and ``housekeeping`` (sweeps over the whole
+population: vetting levels, retention, re-confirmation). A sweep over a million volunteers takes
+minutes; in its own lane it never holds up a dispatch round, also not right after a worker
+starts, when every job is due at once.
 """
 
 from __future__ import annotations
@@ -24,11 +30,17 @@ from brigades.settings import Settings
 log = logging.getLogger(__name__)
 
 
+DISPATCH = "dispatch"
+HOUSEKEEPING = "housekeeping"
+LANES = (DISPATCH, HOUSEKEEPING)
+
+
 @dataclass(frozen=True)
 class PeriodicJob:
     name: str
     every: timedelta
     run: Callable[[Engine, Settings], object]
+    lane: str = DISPATCH
 
 
 def _expire_questions(engine: Engine, _settings: Settings) -> object:
@@ -124,11 +136,11 @@ def default_jobs() -> list[PeriodicJob]:
     """The application's periodic jobs."""
     return [
         PeriodicJob("conversation.expire_questions", timedelta(minutes=1), _expire_questions),
-        PeriodicJob("volunteers.resume_pauses", timedelta(minutes=5), _resume_pauses),
-        PeriodicJob("ratelimit.purge", timedelta(minutes=15), _purge_rate_limits),
-        PeriodicJob("vetting.expire_checks", timedelta(hours=1), _expire_vetting),
-        PeriodicJob("privacy.retention", timedelta(hours=1), _retention),
-        PeriodicJob("readiness.reconfirm", timedelta(hours=1), _reconfirm),
+        PeriodicJob("volunteers.resume_pauses", timedelta(minutes=5), _resume_pauses, HOUSEKEEPING),
+        PeriodicJob("ratelimit.purge", timedelta(minutes=15), _purge_rate_limits, HOUSEKEEPING),
+        PeriodicJob("vetting.expire_checks", timedelta(hours=1), _expire_vetting, HOUSEKEEPING),
+        PeriodicJob("privacy.retention", timedelta(hours=1), _retention, HOUSEKEEPING),
+        PeriodicJob("readiness.reconfirm", timedelta(hours=1), _reconfirm, HOUSEKEEPING),
         PeriodicJob("tasks.callbacks", timedelta(seconds=5), _task_callbacks),
         PeriodicJob("tasks.expire", timedelta(minutes=1), _expire_tasks),
         PeriodicJob("dispatch.tick", timedelta(seconds=2), _dispatch),
@@ -169,25 +181,42 @@ class Scheduler:
 
 
 class SchedulerThread:
-    """The scheduler on a daemon thread, checking every ``poll_seconds`` until ``stop()``."""
+    """The scheduler's lanes, each on a daemon thread checking every ``poll_seconds``, until
+    ``stop()``."""
 
     def __init__(self, scheduler: Scheduler, poll_seconds: float = 1.0) -> None:
         self.scheduler = scheduler
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        lanes = [lane for lane in LANES if any(job.lane == lane for job in scheduler.jobs)]
+        self.lanes = {
+            lane: Scheduler(
+                scheduler.engine,
+                scheduler.settings,
+                [job for job in scheduler.jobs if job.lane == lane],
+            )
+            for lane in lanes
+        }
+        self._threads = [
+            threading.Thread(
+                target=self._loop, args=(lane_scheduler,), name=f"scheduler-{lane}", daemon=True
+            )
+            for lane, lane_scheduler in self.lanes.items()
+        ]
 
-    def _loop(self) -> None:
+    def _loop(self, scheduler: Scheduler) -> None:
         while not self._stop.is_set():
-            self.scheduler.run_due()
+            scheduler.run_due()
             self._stop.wait(self.poll_seconds)
 
     def start(self) -> SchedulerThread:
         """Start checking."""
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop after the current round."""
+        """Stop after the current round of each lane."""
         self._stop.set()
-        self._thread.join(timeout=30)
+        for thread in self._threads:
+            thread.join(timeout=30)

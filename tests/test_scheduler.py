@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,14 @@ from sqlalchemy import Engine, text
 
 from brigades import clock as clock_module
 from brigades.db import make_engine
-from brigades.scheduler import PeriodicJob, Scheduler, default_jobs
+from brigades.scheduler import (
+    DISPATCH,
+    HOUSEKEEPING,
+    PeriodicJob,
+    Scheduler,
+    SchedulerThread,
+    default_jobs,
+)
 from brigades.settings import Settings
 from tests.conftest import make_settings
 
@@ -61,3 +69,37 @@ def test_every_default_job_runs_against_a_real_database(
             assert conn.execute(text("SELECT count(*) FROM volunteer")).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_a_long_housekeeping_sweep_does_not_hold_up_dispatch(settings: Settings) -> None:
+    """Right after a worker starts every job is due; a sweep over the whole population (minutes
+    at national scale) runs in its own lane while dispatch rounds go on."""
+    sweeping = threading.Event()
+    release = threading.Event()
+    dispatched = threading.Event()
+
+    def sweep(_engine: Engine, _settings: Settings) -> None:
+        sweeping.set()
+        release.wait(20)
+
+    jobs = [
+        PeriodicJob("vetting.sweep", timedelta(hours=1), sweep, HOUSEKEEPING),
+        PeriodicJob("dispatch.tick", timedelta(seconds=2), lambda e, s: dispatched.set()),
+    ]
+    thread = SchedulerThread(Scheduler(make_engine("sqlite://"), settings, jobs), poll_seconds=0.05)
+    thread.start()
+    try:
+        assert sweeping.wait(5)
+        assert dispatched.wait(5), "dispatch waited for the housekeeping sweep"
+        assert not release.is_set()
+    finally:
+        release.set()
+        thread.stop()
+
+
+def test_population_sweeps_are_housekeeping_and_dispatch_is_not() -> None:
+    lanes = {job.name: job.lane for job in default_jobs()}
+    for name in ("vetting.expire_checks", "privacy.retention", "readiness.reconfirm"):
+        assert lanes[name] == HOUSEKEEPING
+    for name in ("dispatch.tick", "dispatch.roll_calls", "conversation.expire_questions"):
+        assert lanes[name] == DISPATCH

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from brigades.vetting.levels import derive_level
 from brigades.vetting.models import VettingCheck
 from brigades.volunteers.models import VolunteerSkill
 
-SWEEP_BATCH = 500
+SWEEP_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,9 @@ def expire_checks(session: Session, *, now: datetime) -> ExpiryReport:
     session.flush()
     changed = 0
     after = 0
+    # What the caller holds stays in the session; what a batch loads leaves it once flushed, so
+    # a sweep over the whole population keeps its memory to one batch.
+    held = {id(obj) for obj in session.identity_map.values()}
     while True:
         ids = repository.volunteers_to_sweep(session, after=after, limit=SWEEP_BATCH)
         if not ids:
@@ -64,6 +68,9 @@ def expire_checks(session: Session, *, now: datetime) -> ExpiryReport:
             if service.set_level(session, volunteer=volunteer, level=level, actor=SYSTEM, now=now):
                 changed += 1
         session.flush()
+        for loaded in itertools.chain(volunteers, *checks.values(), *skills.values()):
+            if id(loaded) not in held:
+                session.expunge(loaded)
         after = ids[-1]
     return ExpiryReport(expired_checks=len(due), levels_changed=changed)
 
