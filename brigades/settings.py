@@ -24,6 +24,18 @@ class SmsProviderName(enum.StrEnum):
     TWILIO = "twilio"
 
 
+class LogFormat(enum.StrEnum):
+    JSON = "json"  # one JSON object a line, for a log collector
+    TEXT = "text"  # for a person reading a terminal
+
+
+class LogLevel(enum.StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
 class BigRegisterName(enum.StrEnum):
     # No adapter talks to the real BIG-register yet (and tests have no network): lookups are off.
     DISABLED = "disabled"
@@ -172,7 +184,14 @@ class Settings(BaseSettings):
 
     demo_volunteers: int = 3000
     demo_region: str = "VR09"
-    log_json: bool = False
+
+    # Logs of `zorgbrigade serve` and `worker` (brigades.logs). Unset format: JSON lines in
+    # production, text elsewhere. Personal data is redacted in either format.
+    log_format: LogFormat | None = None
+    log_level: LogLevel = LogLevel.INFO
+    # /metrics (brigades.metrics): with a token, only `Authorization: Bearer <token>` is served;
+    # without one, only loopback clients outside production (404 in production).
+    metrics_token: SecretStr | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -237,6 +256,13 @@ class Settings(BaseSettings):
         return frozenset(
             word.strip().casefold() for word in self.twilio_own_keywords.split(",") if word.strip()
         )
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        """The log format asked for, or the environment's default."""
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.JSON if self.env is Environment.PRODUCTION else LogFormat.TEXT
 
     @property
     def dev_tools_enabled(self) -> bool:
