@@ -15,7 +15,7 @@ import logging
 import logging.config
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 import phonenumbers
 
@@ -133,31 +133,24 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
+def make_handler(log_format: LogFormat, stream: IO[str] | None = None) -> logging.Handler:
+    """The handler every process writes through: redacted, with the request id, formatted."""
+    handler = logging.StreamHandler(stream)  # None: standard error
+    handler.setFormatter(JsonFormatter() if log_format is LogFormat.JSON else TextFormatter())
+    # Redaction first: the request id filter adds nothing personal.
+    handler.addFilter(RedactionFilter())
+    handler.addFilter(RequestIdFilter())
+    return handler
+
+
 def logging_config(
     log_format: LogFormat = LogFormat.TEXT, level: LogLevel = LogLevel.INFO
 ) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` for one process (uvicorn applies it in every worker)."""
-    formatter = "json" if log_format is LogFormat.JSON else "text"
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {
-            "request_id": {"()": RequestIdFilter},
-            "redact": {"()": RedactionFilter},
-        },
-        "formatters": {
-            "json": {"()": JsonFormatter},
-            "text": {"()": TextFormatter},
-        },
-        "handlers": {
-            "default": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stderr",
-                "formatter": formatter,
-                # Redaction first: the request id filter adds nothing personal.
-                "filters": ["redact", "request_id"],
-            }
-        },
+        "handlers": {"default": {"()": make_handler, "log_format": log_format}},
         "root": {"handlers": ["default"], "level": level.value},
         "loggers": {
             # uvicorn's own handlers are replaced by ours; its access log stays off (the path of
@@ -165,6 +158,9 @@ def logging_config(
             "uvicorn": {"handlers": [], "propagate": True, "level": level.value},
             "uvicorn.error": {"handlers": [], "propagate": True, "level": level.value},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
+            # SQLAlchemy logs statements at INFO and result rows (phone numbers, names) at DEBUG
+            # whenever the root logger lets it: only its warnings, whatever ZB_LOG_LEVEL says.
+            "sqlalchemy": {"level": "WARNING"},
         },
     }
 
