@@ -31,7 +31,7 @@ EMAIL = "[e-mail]"
 ADDRESS = "[adres]"
 TOKEN = "[token]"
 
-_EMAIL_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL_RE = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 # A PC6 postcode ("3512 JK", "3512JK", "3512jk"), with the house number and addition that may
 # follow. Lower case only without a space, and never a unit ("1200ms"): "1234 en" is prose.
 _POSTCODE_RE = re.compile(
