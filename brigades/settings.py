@@ -200,6 +200,9 @@ class Settings(BaseSettings):
                 raise ValueError("ZB_SECRET_KEY must be set to a real secret in production")
             if len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("ZB_SECRET_KEY must be at least 32 characters in production")
+            token = self.metrics_token.get_secret_value() if self.metrics_token else None
+            if token is not None and len(token) < 24:
+                raise ValueError("ZB_METRICS_TOKEN must be at least 24 characters in production")
             if self.sms_provider is SmsProviderName.TWILIO and not (
                 self.twilio_account_sid and self.twilio_auth_token
             ):

@@ -275,6 +275,11 @@ def test_production_without_a_token_has_no_metrics(engine: Engine, database_url:
         assert authorised.status_code == 200
 
 
+def test_production_refuses_a_guessable_metrics_token(database_url: str) -> None:
+    with pytest.raises(ValueError, match="ZB_METRICS_TOKEN"):
+        make_settings(database_url, env="production", secret_key=TEST_SECRET, metrics_token="kort")
+
+
 def test_every_answer_carries_a_request_id(local: TestClient) -> None:
     first = local.get("/healthz").headers["x-request-id"]
     second = local.get("/nergens").headers["x-request-id"]
