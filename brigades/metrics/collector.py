@@ -67,15 +67,11 @@ class DatabaseCollector(Collector):
             if key not in oldest or group.oldest < oldest[key]:
                 oldest[key] = group.oldest
         # Every channel and priority, zeros too, so that an alert on the age has a series.
-        for channel_name in Channel:
-            for level in Priority:
-                key = (channel_name.value, priority_label(level))
-                created = oldest.get(key)
-                seconds = 0.0 if created is None else (self.now - created).total_seconds()
-                age.add_metric(list(key), max(seconds, 0.0))
-        for (channel, priority), created in sorted(oldest.items()):
-            if priority.isdigit():  # a priority without a name
-                age.add_metric([channel, priority], max((self.now - created).total_seconds(), 0.0))
+        keys = {(c.value, priority_label(p)) for c in Channel for p in Priority} | set(oldest)
+        for key in sorted(keys):
+            created = oldest.get(key)
+            seconds = 0.0 if created is None else (self.now - created).total_seconds()
+            age.add_metric(list(key), max(seconds, 0.0))
         yield depth
         yield age
 

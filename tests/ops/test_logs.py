@@ -6,11 +6,17 @@ import io
 import json
 import logging
 import logging.config
+import os
 import re
 import secrets
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -21,11 +27,12 @@ from brigades.accounts.models import Role
 from brigades.app import create_app
 from brigades.clock import ManualClock
 from brigades.db import make_engine, session_scope
-from brigades.settings import Environment, LogFormat, LogLevel, Settings
+from brigades.settings import Environment, LogFormat, LogLevel, Settings, project_root
 from brigades.volunteers.models import Volunteer
 from notifications.models import InboundMessage, MessageState, OutboxMessage
 from tests.accounts.factories import make_user
 from tests.conftest import TEST_SECRET, make_settings
+from tests.support.live_server import free_port
 from tests.volunteers.factories import (
     PHONE,
     PHONE_E164,
@@ -312,3 +319,57 @@ def test_sign_up_code_and_sms_reply_leave_no_personal_data_in_the_logs(
         assert not re.search(rf"\b{code}\b", text), f"the verification code in the {source} output"
     for line in buffer.getvalue().splitlines():
         json.loads(line)
+
+
+def test_zorgbrigade_serve_writes_redacted_json_lines_from_every_process(
+    fresh_database: str,
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": fresh_database,
+        "ZB_ENV": "development",
+        "ZB_LOG_FORMAT": "json",
+        "ZB_WORKER_IN_PROCESS": "false",
+        "ZB_SECRET_KEY": TEST_SECRET,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "brigades.cli", "serve", "--port", str(port), "--workers", "2"],
+        cwd=project_root(),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    link_token = secrets.token_urlsafe(16)
+    try:
+        deadline = time.monotonic() + 90  # two processes importing the app on a busy machine
+        while True:
+            assert proc.poll() is None, "zorgbrigade serve exited"
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "zorgbrigade serve did not start"
+            time.sleep(0.2)
+        linked = httpx.get(f"{base}/l/{link_token}?van=sms")
+        wrong = httpx.post(
+            f"{base}/api/v1/volunteers/verify", json={"phone": "0612345678", "code": "123456"}
+        )
+        assert wrong.status_code in {400, 404}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    entries = [json.loads(line) for line in err.splitlines() if line.strip()]
+    requests = [e for e in entries if e["logger"] == "brigades.requests"]
+    assert any(
+        e["message"].startswith(f"GET /l/{{token}} {linked.status_code} ")
+        and e["request_id"] == linked.headers["x-request-id"]
+        for e in requests
+    ), requests
+    assert any(e["message"].startswith("POST /api/v1/volunteers/verify ") for e in requests)
+    assert link_token not in err and "van=sms" not in err
+    assert not PHONE_ANY_FORMAT.search(err)
+    assert {e["level"] for e in entries} <= {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
