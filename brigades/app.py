@@ -16,6 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from brigades import routing
 from brigades.db import make_engine
 from brigades.errors import DomainError, from_database_error
+from brigades.metrics.http import HttpMetrics
+from brigades.metrics.middleware import RequestObserver
 from brigades.ratelimit.local import LocalRateLimiter
 from brigades.settings import Environment, Settings
 from brigades.tasks.uploads import upload_limits
@@ -29,9 +31,8 @@ MAX_BODY_BYTES = 1_000_000
 
 def _wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/api/", "/webhooks/")) or "application/json" in request.headers.get(
-        "accept", ""
-    )
+    machine = path.startswith(("/api/", "/webhooks/", "/metrics"))
+    return machine or "application/json" in request.headers.get("accept", "")
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
@@ -112,11 +113,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.client_limiter = LocalRateLimiter()
+    # Per app (and so per process): tests build many apps, each counting its own requests.
+    app.state.http_metrics = HttpMetrics()
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=upload_limits(settings))
     app.add_middleware(SecurityHeaders, hsts=settings.env is Environment.PRODUCTION)
+    # Outermost: every answer (a 413 too) is counted, timed, logged and carries X-Request-ID.
+    app.add_middleware(RequestObserver, metrics=app.state.http_metrics)
     app.mount("/static", StaticFiles(directory=str(routing.STATIC_DIR)), name="static")
     routing.include_routers(app, settings)
     return app

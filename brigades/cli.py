@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
+from brigades import logs
 from brigades.accounts.cli import user_app
 from brigades.db import make_engine
 from brigades.drills.cli import drill_app
@@ -33,6 +33,7 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    logs.configure(settings)
     typer.echo(f"Zorgbrigade draait op http://{host}:{port}/  (ZB_ENV={settings.env.value})")
     uvicorn.run(
         "brigades.app:create_app",
@@ -40,9 +41,12 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        # The access log would write personal link tokens (they are in the path) to the logs.
+        # The access log would write personal link tokens (they are in the path) to the logs;
+        # brigades.metrics logs each request by its route template instead.
         access_log=False,
-        log_level="info",
+        # Applied by uvicorn in every worker process: JSON or text, always redacted.
+        log_config=logs.settings_config(settings),
+        log_level=settings.log_level.value.lower(),
         proxy_headers=settings.trust_forwarded_for,
     )
 
@@ -52,7 +56,9 @@ def worker() -> None:
     """Run the outbox worker: send queued messages until stopped (Ctrl-C)."""
     from brigades import runtime
 
-    runtime.run_worker_forever(_settings())
+    settings = _settings()
+    logs.configure(settings)
+    runtime.run_worker_forever(settings)
 
 
 @app.command()
@@ -114,7 +120,8 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 
 def main() -> None:
     """Entry point of the console script."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Text at INFO, redacted, until a command that reads the settings configures its own.
+    logs.configure()
     app()
 
 

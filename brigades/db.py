@@ -43,10 +43,13 @@ def make_engine(
     which cost a third of a simulation's time).
     """
     url = _normalise_url(url)
+    # Statement parameters hold phone numbers, names and addresses: never in an exception's text
+    # (which reaches the logs with a traceback) nor in SQL logging.
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": 30},
             poolclass=NullPool if ":memory:" not in url and not keep_connections else None,
         )
@@ -55,6 +58,7 @@ def make_engine(
     return create_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=pre_ping,

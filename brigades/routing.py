@@ -28,6 +28,7 @@ from brigades.drills.pages import router as drill_pages_router
 from brigades.health.routes import router as health_router
 from brigades.incidents.pages import router as incident_pages_router
 from brigades.incidents.routes import router as incidents_router
+from brigades.metrics.routes import router as metrics_router
 from brigades.organisations.pages import router as organisation_pages_router
 from brigades.organisations.routes import router as organisation_router
 from brigades.privacy.pages import router as privacy_pages_router
@@ -61,6 +62,8 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     dispatch_acceptance.register()
     dispatch_rollcall.register()
     app.include_router(health_router)
+    # Its own dependency decides who may scrape (token, or loopback outside production).
+    app.include_router(metrics_router)
     # Always mounted; its own dependency answers 404 where the tools are not allowed.
     app.include_router(dev_pages_router)
     app.include_router(volunteers_router)

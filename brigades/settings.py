@@ -24,6 +24,18 @@ class SmsProviderName(enum.StrEnum):
     TWILIO = "twilio"
 
 
+class LogFormat(enum.StrEnum):
+    JSON = "json"  # one JSON object a line, for a log collector
+    TEXT = "text"  # for a person reading a terminal
+
+
+class LogLevel(enum.StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
 class BigRegisterName(enum.StrEnum):
     # No adapter talks to the real BIG-register yet (and tests have no network): lookups are off.
     DISABLED = "disabled"
@@ -172,7 +184,14 @@ class Settings(BaseSettings):
 
     demo_volunteers: int = 3000
     demo_region: str = "VR09"
-    log_json: bool = False
+
+    # Logs of `zorgbrigade serve` and `worker` (brigades.logs). Unset format: JSON lines in
+    # production, text elsewhere. Personal data is redacted in either format.
+    log_format: LogFormat | None = None
+    log_level: LogLevel = LogLevel.INFO
+    # /metrics (brigades.metrics): with a token, only `Authorization: Bearer <token>` is served;
+    # without one, only loopback clients outside production (404 in production).
+    metrics_token: SecretStr | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -181,6 +200,9 @@ class Settings(BaseSettings):
                 raise ValueError("ZB_SECRET_KEY must be set to a real secret in production")
             if len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("ZB_SECRET_KEY must be at least 32 characters in production")
+            token = self.metrics_token.get_secret_value() if self.metrics_token else None
+            if token is not None and len(token) < 24:
+                raise ValueError("ZB_METRICS_TOKEN must be at least 24 characters in production")
             if self.sms_provider is SmsProviderName.TWILIO and not (
                 self.twilio_account_sid and self.twilio_auth_token
             ):
@@ -237,6 +259,13 @@ class Settings(BaseSettings):
         return frozenset(
             word.strip().casefold() for word in self.twilio_own_keywords.split(",") if word.strip()
         )
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        """The log format asked for, or the environment's default."""
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.JSON if self.env is Environment.PRODUCTION else LogFormat.TEXT
 
     @property
     def dev_tools_enabled(self) -> bool:

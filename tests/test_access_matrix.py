@@ -8,6 +8,8 @@ says who may call a route:
 - ``DEV_ONLY``: development tools, absent (404) outside ZB_ENV=development;
 - ``LOGIN_STEP``: only a browser halfway through a staff login (password given, code pending);
 - ``SIGNED_WEBHOOK``: only a provider that signs its request (Twilio); no account gets in;
+- ``METRICS_SCRAPER``: only the bearer of ``ZB_METRICS_TOKEN`` (or, without one, a loopback
+  client outside production); no account gets in;
 - ``roles(Role.X, …)``: those staff roles; ``ADMIN`` and ``STAFF`` are shorthands. Add
   ``scoped=True`` when the path names an object that belongs to a region (incident, task,
   volunteer …): the test then fills the path with an object of VR13 and expects every role but
@@ -67,7 +69,8 @@ ROLES = [role.value for role in Role]
 class Access:
     """One row of the matrix."""
 
-    kind: str  # public | volunteer-only | dev-only | login-step | signed-webhook | roles
+    # public | volunteer-only | dev-only | login-step | signed-webhook | metrics-scraper | roles
+    kind: str
     roles: frozenset[str] = field(default_factory=frozenset)
     scoped: bool = False
 
@@ -86,6 +89,7 @@ VOLUNTEER_ONLY = Access("volunteer-only")
 DEV_ONLY = Access("dev-only")
 LOGIN_STEP = Access("login-step")
 SIGNED_WEBHOOK = Access("signed-webhook")
+METRICS_SCRAPER = Access("metrics-scraper")
 
 
 def roles(*allowed: Role, scoped: bool = False) -> Access:
@@ -131,6 +135,8 @@ MATRIX: dict[str, Access] = {
     # Health probes.
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,
+    # Prometheus (brigades.metrics.access).
+    "GET /metrics": METRICS_SCRAPER,
     # Provider webhooks (Twilio signature).
     "POST /webhooks/twilio/sms": SIGNED_WEBHOOK,
     "POST /webhooks/twilio/status": SIGNED_WEBHOOK,
