@@ -174,7 +174,7 @@ def _prefixed(columns: str) -> str:
 _Converters = tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=64)
 def _converters(
     dialect: Dialect, table: Table, written: tuple[tuple[str, Any], ...]
 ) -> _Converters:

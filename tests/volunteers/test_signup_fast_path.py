@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Table, event, insert
 from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from brigades import clock as clock_module
 from brigades import security
+from brigades.app import create_app
 from brigades.clock import ManualClock
 from brigades.db import make_engine, session_scope
 from brigades.errors import RateLimited
@@ -326,3 +328,22 @@ def test_a_point_added_by_another_process_is_seen_within_the_cache_timeout(
     monkeypatch.setattr(supportpoints_service, "CACHE_SECONDS", 0.0)  # as if they had passed
     fresh = _committed_sign_up(committed, settings, "06 33333333")
     assert _point_of(committed, fresh) not in (None, far_point)
+
+
+def test_through_http_a_refused_sign_up_commits_the_count_and_nothing_else(
+    committed: Engine, fresh_database: str, clock: ManualClock
+) -> None:
+    # The real app and engine (no test session): the route's own transaction keeps the count.
+    settings = make_settings(fresh_database, signup_limit_per_number=(2, 3600))
+    body = sign_up_payload(phone="06 12121212")
+    with TestClient(create_app(settings, engine=committed)) as client:
+        answers = [client.post("/api/v1/volunteers", json=body) for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert int(answers[2].headers["retry-after"]) > 0
+    assert answers[2].json()["detail"].startswith("Te veel pogingen.")
+    with Session(committed) as session:
+        assert session.exec(select(RateLimitBucket.count)).all() == [3]
+        assert count(session, Volunteer) == 1
+        # The sign-up's code and the repeat's fresh one; nothing for the refused third.
+        assert count(session, PhoneVerification) == 2
+        assert count(session, OutboxMessage) == 2
