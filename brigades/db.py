@@ -6,11 +6,13 @@ dependency, a worker job, a CLI command) commits once, or rolls back on any erro
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
@@ -40,7 +42,8 @@ def make_engine(
 
     SQLite connections are closed after each use unless ``keep_connections`` (a process that owns
     its database, like the drill simulator's scratch one: closing a WAL connection checkpoints,
-    which cost a third of a simulation's time).
+    which cost a third of a simulation's time). PostgreSQL connections that sat idle in the pool
+    are pinged before use unless ``pre_ping`` is off (see ``IDLE_PING_SECONDS``).
     """
     url = _normalise_url(url)
     # Statement parameters hold phone numbers, names and addresses: never in an exception's text
@@ -55,15 +58,44 @@ def make_engine(
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=pre_ping,
         pool_timeout=10,
     )
+    if pre_ping:
+        _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection unused for longer than this is pinged before it is handed out (a time-out
+# on time.monotonic, not domain time). Busy connections are not: under load, a ping before every
+# transaction was one more round trip per request. A connection that died while busy fails that
+# one request (503, and SQLAlchemy then drops every older connection of the pool).
+IDLE_PING_SECONDS = 2.0
+_CHECKED_IN = "zb.db.checked_in"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling for connections that sat idle (a restart while quiet)."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return  # new (just connected) or busy
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and checks out another (a fresh one if need be).
+            raise DisconnectionError("idle connection lost") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

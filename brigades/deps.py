@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 import anyio
 from fastapi import Depends, Request
@@ -13,6 +13,8 @@ from sqlmodel import Session
 from brigades.errors import DomainError
 from brigades.ratelimit.local import ClientRef, LocalRateLimiter
 from brigades.settings import Settings
+
+T = TypeVar("T")
 
 
 def get_settings(request: Request) -> Settings:
@@ -81,9 +83,71 @@ def client_ref(request: Request) -> ClientRef:
     return ClientRef(address=client_address(request), limiter=limiter)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+class Transaction:
+    """One request's unit of work run in ONE worker thread: session, work, commit or rollback.
+
+    For hot routes declared ``async``: the route's work and the commit share one thread hop,
+    where a sync route with :data:`SessionDep` takes two (the handler, then the commit). The
+    transaction rules are those of :func:`get_session`: committed when the work returns, kept
+    for a DomainError that says so, rolled back on any other error.
+    """
+
+    def __init__(self, new_session: Callable[[], Session], *, close: bool = True) -> None:
+        self._new_session = new_session
+        self._close = close  # False for a session owned by someone else (a test's)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in a worker thread, then the commit; its result."""
+        return await anyio.to_thread.run_sync(self._run, work)
+
+    def _run(self, work: Callable[[Session], T]) -> T:
+        # No separate limiter is needed for the commit (see _FINISH_LIMITER): the thread that
+        # holds the connection is the one that finishes with it.
+        session = self._new_session()
+        try:
+            result = work(session)
+        except DomainError as exc:
+            self._finish(session, commit=exc.keep_changes)
+            raise
+        except BaseException:
+            self._finish(session, commit=False)
+            raise
+        self._finish(session, commit=True)
+        return result
+
+    def _finish(self, session: Session, *, commit: bool) -> None:
+        if self._close:
+            _finish(session, commit=commit)
+        elif commit:
+            session.commit()
+        else:
+            session.rollback()
+
+
+async def get_transaction(request: Request) -> Transaction:
+    """A runner for the request's one transaction (see :class:`Transaction`)."""
+    engine = get_engine(request)
+    return Transaction(lambda: Session(engine, expire_on_commit=False))
+
+
+# The dependencies below are coroutines although they do no I/O: FastAPI runs a plain ``def``
+# dependency in the thread pool, a thread hop per dependency per request.
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)
+
+
+async def _client(request: Request) -> ClientRef:
+    return client_ref(request)
+
+
+async def _client_address(request: Request) -> str:
+    return client_address(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
 # scope="function": the commit happens before the response is sent, so a client never sees a
 # success for a transaction that then failed to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-ClientAddressDep = Annotated[str, Depends(client_address)]
-ClientDep = Annotated[ClientRef, Depends(client_ref)]
+TransactionDep = Annotated[Transaction, Depends(get_transaction)]
+ClientAddressDep = Annotated[str, Depends(_client_address)]
+ClientDep = Annotated[ClientRef, Depends(_client)]

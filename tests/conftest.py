@@ -28,7 +28,7 @@ from brigades import migrate
 from brigades.app import create_app
 from brigades.conversation.inbound import record_inbound_rows
 from brigades.db import make_engine
-from brigades.deps import get_session
+from brigades.deps import Transaction, get_session, get_transaction
 from brigades.errors import DomainError
 from brigades.settings import Settings
 from brigades.webhooks.recorder import recorder_for
@@ -202,6 +202,9 @@ def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
             session.commit()
 
     application.dependency_overrides[get_session] = _session_override
+    application.dependency_overrides[get_transaction] = lambda: Transaction(
+        lambda: session, close=False
+    )
     application.dependency_overrides[recorder_for] = lambda: SessionRecorder(session)
     return application
 

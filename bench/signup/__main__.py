@@ -1,6 +1,7 @@
 """Sign-up benchmark: completed sign-ups per second through the real HTTP stack on PostgreSQL.
 
     python -m bench.signup [--duration 30] [--connections 64] [--workers 1] [--profile]
+                           [--in-process 2000]
 
 uvicorn (httptools + uvloop) serves the production app pinned to CPU 0; wrk, the load generator,
 is pinned to CPU 1; PostgreSQL runs unpinned on the same machine. Every request is a realistic
@@ -9,6 +10,8 @@ number never used before. Baselines measured in the same run against the same se
 ``GET /healthz`` (the bare HTTP stack) and ``POST /bench/minimal-insert`` (JSON body + one row
 in one transaction). Afterwards the database is checked: every accepted sign-up is there exactly
 once with exactly one verification SMS queued, and re-sending numbers creates no second volunteer.
+Last, ``--in-process`` sign-ups call the service directly in this process (one transaction
+each, no HTTP): the CPU time of the sign-up logic itself, per sign-up.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ from bench.common import (
 from brigades import clock, migrate
 from brigades.db import make_engine, session_scope
 from brigades.demo.service import seed_region
+from brigades.ratelimit.local import ClientRef, LocalRateLimiter
+from brigades.settings import Environment, Settings
+from brigades.volunteers import service as volunteers_service
+from brigades.volunteers.schemas import VolunteerSignUp
 from geo import load_reference_data
 from tests.support.live_server import free_port
 
@@ -66,6 +73,43 @@ def _prepare(url: str) -> None:
             )
         )
     engine.dispose()
+
+
+def _in_process(url: str, n: int, secret: str) -> dict[str, float]:
+    """``n`` sign-ups through the service, one committed transaction each: CPU and wall per one."""
+    settings = Settings(
+        database_url=url,
+        secret_key=secret,
+        env=Environment.PRODUCTION,
+        public_url="http://127.0.0.1",
+        worker_in_process=False,
+        signup_limit_per_client=(1_000_000_000, 3600),
+    )
+    engine = make_engine(url, pool_size=2)
+    body = _body_template()
+    postcodes = _postcodes()
+    client = ClientRef("192.0.2.1", LocalRateLimiter())
+
+    def one(i: int) -> None:
+        data = VolunteerSignUp.model_validate(
+            {**body, "phone": f"+3168{i:07d}", "postcode": postcodes[i % len(postcodes)]}
+        )
+        with session_scope(engine) as session:
+            volunteers_service.sign_up(session, data=data, client=client, settings=settings)
+
+    for i in range(200):  # warm the caches (support points, skill codes, prepared statements)
+        one(i)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    for i in range(200, 200 + n):
+        one(i)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    engine.dispose()
+    return {
+        "sign_ups": n,
+        "cpu_ms_per_sign_up": round(1000 * cpu / n, 3),
+        "wall_ms_per_sign_up": round(1000 * wall / n, 3),
+        "sign_ups_per_s_one_thread": round(n / wall, 1),
+    }
 
 
 def _profile(pid: int, seconds: int, out: Path) -> str | None:
@@ -139,6 +183,9 @@ def main() -> None:
     parser.add_argument("--server-cpus", default="0")
     parser.add_argument("--load-cpus", default="1")
     parser.add_argument("--profile", action="store_true", help="py-spy profile of the server")
+    parser.add_argument(
+        "--in-process", type=int, default=2000, help="sign-ups through the service, no HTTP"
+    )
     args = parser.parse_args()
 
     rows: list[dict[str, object]] = []
@@ -160,7 +207,9 @@ def main() -> None:
             "ZB_SECRET_KEY": secrets.token_urlsafe(48),
             "ZB_PUBLIC_URL": base,
             "ZB_WORKER_IN_PROCESS": "false",
-            "ZB_DB_POOL_SIZE": "20",
+            # 20 (+20 overflow) connections in all, split over the processes: PostgreSQL's
+            # max_connections (100) is shared with everything else on the machine.
+            "ZB_DB_POOL_SIZE": str(max(5, 20 // args.workers)),
             # One load generator on one address: the per-client limits are lifted for the run;
             # the per-number limits stay as configured (every number is new).
             "ZB_SIGNUP_LIMIT_PER_CLIENT": limits,
@@ -259,6 +308,10 @@ def main() -> None:
             with engine.connect() as conn:
                 after = conn.execute(text("SELECT count(*) FROM volunteer")).scalar_one()
         engine.dispose()
+        in_process = None
+        if args.in_process:
+            print(f"in-process: {args.in_process} sign-ups through the service…", flush=True)
+            in_process = _in_process(url, args.in_process, env["ZB_SECRET_KEY"])
 
     status = real.extra.get("status", {})
     assert isinstance(status, dict)
@@ -303,6 +356,7 @@ def main() -> None:
         "duplicated_numbers": duplicated,
         "verification_sms_queued": int(outbox_rows),
         "resend_of_1000_known_numbers": {"statuses": dup_status, "new_volunteers": after - before},
+        "in_process": in_process,
         "goal": f">= {GOAL_RPS:.0f}/s, p99 <= {GOAL_P99_MS:.0f} ms, 0 lost, 0 duplicated",
         "goal_met": verdict,
     }
@@ -311,7 +365,7 @@ def main() -> None:
     if profile_text:
         print("\nserver profile (self time, top frames):\n" + profile_text)
     result.update({"runs": rows, "summary": summary, "profile": profile_text})
-    path = write_result("signup", result)
+    path = write_result("signup" if args.workers == 1 else f"signup-workers{args.workers}", result)
     print(f"\nresults written to {path}")
 
 

@@ -79,6 +79,64 @@ def _minutes_message(retry_after: int) -> str:
     return f"Te veel pogingen. Probeer het over {minutes} {unit} opnieuw."
 
 
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A database counter one request counts against: its key, window and allowance."""
+
+    key: str
+    window_start: int
+    window: int
+    allowed: int
+
+    def row(self) -> dict[str, Any]:
+        """The upsert's values for this count."""
+        return {"key": self.key, "window_start": self.window_start, "count": 1}
+
+
+def count_locally(
+    *,
+    hits: Sequence[Hit],
+    now: datetime,
+    secret: SecretStr | str,
+    local: LocalRateLimiter | None = None,
+) -> list[Bucket]:
+    """Count the hits kept in memory (raise RateLimited if over); the database ones, by key.
+
+    The returned buckets must then be counted by an upsert in the caller's transaction and the
+    counts checked with :func:`check_counts` (``hit_all`` does both; the sign-up fast path
+    folds the upsert into its own statement).
+    """
+    stamp = int(now.timestamp())
+    buckets: dict[str, Bucket] = {}
+    local_retry = 0
+    for h in hits:
+        allowed, window = h.limit
+        if allowed <= 0:
+            continue
+        if window <= 0:
+            raise ValueError("a rate-limit window must be positive")
+        key = bucket_key(secret, h.scope, h.value)
+        if h.local and local is not None:
+            local_retry = max(local_retry, local.hit(key, limit=h.limit, now_ts=stamp))
+            continue
+        buckets[key] = Bucket(key, stamp - stamp % window, window, allowed)
+    if local_retry:
+        raise RateLimited(_minutes_message(local_retry), retry_after=local_retry)
+    # A fixed order of keys means a fixed order of row locks: two requests never deadlock.
+    return [buckets[k] for k in sorted(buckets)]
+
+
+def check_counts(buckets: Sequence[Bucket], counts: dict[str, int], *, now: datetime) -> None:
+    """Raise RateLimited when a bucket's new count is over its allowance."""
+    stamp = int(now.timestamp())
+    retry_after = 0
+    for b in buckets:
+        if counts[b.key] > b.allowed:
+            retry_after = max(retry_after, b.window_start + b.window - stamp)
+    if retry_after:
+        raise RateLimited(_minutes_message(retry_after), retry_after=max(1, retry_after))
+
+
 def hit_all(
     session: Session,
     *,
@@ -92,36 +150,14 @@ def hit_all(
     A limit whose count is 0 or less is switched off (e.g. a load test's per-client limit).
     Hits marked ``local`` are counted in ``local`` (this process's memory) when one is given.
     """
-    stamp = int(now.timestamp())
-    rows: dict[str, dict[str, Any]] = {}
-    windows: dict[str, tuple[int, int, int]] = {}
-    local_retry = 0
-    for h in hits:
-        allowed, window = h.limit
-        if allowed <= 0:
-            continue
-        if window <= 0:
-            raise ValueError("a rate-limit window must be positive")
-        key = bucket_key(secret, h.scope, h.value)
-        if h.local and local is not None:
-            local_retry = max(local_retry, local.hit(key, limit=h.limit, now_ts=stamp))
-            continue
-        start = stamp - stamp % window
-        rows[key] = {"key": key, "window_start": start, "count": 1}
-        windows[key] = (allowed, start, window)
-    if local_retry:
-        raise RateLimited(_minutes_message(local_retry), retry_after=local_retry)
-    if not rows:
-        return
-    # A fixed order of keys means a fixed order of row locks: two requests never deadlock.
-    counts = _upsert(session, [rows[k] for k in sorted(rows)])
-    retry_after = 0
-    for key, count in counts.items():
-        allowed, start, window = windows[key]
-        if count > allowed:
-            retry_after = max(retry_after, start + window - stamp)
-    if retry_after:
-        raise RateLimited(_minutes_message(retry_after), retry_after=max(1, retry_after))
+    buckets = count_locally(hits=hits, now=now, secret=secret, local=local)
+    count_in_database(session, buckets=buckets, now=now)
+
+
+def count_in_database(session: Session, *, buckets: Sequence[Bucket], now: datetime) -> None:
+    """Count the buckets with one upsert; raise RateLimited if over any."""
+    if buckets:
+        check_counts(buckets, _upsert(session, [b.row() for b in buckets]), now=now)
 
 
 def hit(

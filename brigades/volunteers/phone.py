@@ -30,6 +30,7 @@ MACHINE_TO_MACHINE = (
 )
 
 _MAX_INPUT = 32
+_SHORT_MAX_DIGITS = 6
 # Digits and the usual separators only: phonenumbers would otherwise read letters as keypad
 # digits ("06-CALLME00") and accept extensions ("ext. 3").
 _ALLOWED = re.compile(r"[0-9+\-().\s/]+")
@@ -50,10 +51,16 @@ def normalise_mobile(text: str) -> str:
     if not stripped or not _ALLOWED.fullmatch(stripped):
         raise _refuse(MALFORMED)
     digits = re.sub(r"\D", "", stripped)
-    if not stripped.startswith("+") and not digits.startswith("0") and len(digits) <= 6:
+    if (
+        not stripped.startswith("+")
+        and not digits.startswith("0")
+        and len(digits) <= _SHORT_MAX_DIGITS
+    ):
         # 112, 144, 1400, 116000 …: no subscriber number to send a code to.
         raise _refuse(SHORT_NUMBER)
-    if phonenumbers.is_emergency_number(digits, "NL"):
+    # Emergency numbers are short (112, 911): a longer number cannot be one, and the check
+    # parses the number once more (sign-up is the hot path).
+    if len(digits) <= _SHORT_MAX_DIGITS and phonenumbers.is_emergency_number(digits, "NL"):
         raise _refuse(SHORT_NUMBER)
     try:
         number = phonenumbers.parse(stripped, "NL")
@@ -69,14 +76,16 @@ def normalise_mobile(text: str) -> str:
         raise _refuse(SERVICE_NUMBER)
     if national.startswith(_NON_GEOGRAPHIC_PREFIXES):
         raise _refuse(NON_GEOGRAPHIC)
-    if not phonenumbers.is_valid_number(number):
-        raise _refuse(MALFORMED)
+    # One pattern match: for +31 (one region), is_valid_number is number_type != UNKNOWN.
     kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.UNKNOWN:
+        raise _refuse(MALFORMED)
     if kind == PhoneNumberType.FIXED_LINE:
         raise _refuse(LANDLINE)
     if kind != PhoneNumberType.MOBILE or not national.startswith("6"):
         raise _refuse(ONLY_DUTCH_MOBILE)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # What format_number(…, E164) returns, without formatting the number again.
+    return f"+31{national}"
 
 
 def display_mobile(e164: str) -> str:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, true, union_all
-from sqlalchemy import select as core_select
+import orjson
+from sqlalchemy import Dialect, Table, delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.expression import CTE
+from sqlalchemy.sql import sqltypes
 from sqlmodel import Session, col, select
 
+from brigades.ratelimit.service import Bucket
 from brigades.volunteers.models import (
     AccessLink,
     AvailabilityWindow,
@@ -99,6 +101,15 @@ def _written(table: Table, *, skip: str | None = None) -> tuple[tuple[str, Any],
     return tuple(written)
 
 
+@dataclass(frozen=True, slots=True)
+class SignUpInsert:
+    """What the sign-up statement did: the new volunteer (None: number known or over the limit)
+    and the per-number count (None when it was not counted in the statement)."""
+
+    volunteer_id: int | None
+    number_count: int | None
+
+
 _VOLUNTEER_COLUMNS = _written(_VOLUNTEER_TABLE)
 _SKILL_COLUMNS = _written(_SKILL_TABLE, skip="volunteer_id")
 _WINDOW_COLUMNS = _written(_WINDOW_TABLE, skip="volunteer_id")
@@ -106,69 +117,89 @@ _VERIFICATION_COLUMNS = _written(_VERIFICATION_TABLE)
 _OUTBOX_COLUMNS = _written(_OUTBOX_TABLE)
 
 
-def _param(table: Table, prefix: str, name: str) -> Any:
-    # Typed like the column: values are converted (enums, aware datetimes, JSON) and cast.
-    return bindparam(f"{prefix}{name}", type_=table.c[name].type)
+def _column_list(written: tuple[tuple[str, Any], ...], *, skip_owner: bool = False) -> str:
+    return ", ".join(n for n, _ in written if not (skip_owner and n == "volunteer_id"))
 
 
-def _rows_from(v: CTE, table: Table, written: tuple[tuple[str, Any], ...], n: int, tag: str) -> Any:
-    """INSERT INTO table SELECT v.id, r.… FROM v JOIN (SELECT … UNION ALL SELECT …) r ON true."""
-    names = [name for name, _ in written]
-    # UNION ALL of one-row SELECTs rather than a VALUES list: SQLAlchemy cannot cache the
-    # compiled form of a VALUES construct holding bound parameters, and would compile it per call.
-    selects = [
-        core_select(*[_param(table, f"{tag}{i}_", name).label(name) for name in names])
-        for i in range(n)
+@functools.cache
+def _sign_up_sql(*, count_number: bool) -> str:
+    """The one statement of a PostgreSQL sign-up; constant text, 5-8 parameters.
+
+    Every table's row travels as one JSON parameter read by ``json_populate_record(set)``, so the
+    statement text never changes with the number of skills or windows (psycopg caches its
+    parsing, PostgreSQL its plan). With ``count_number`` the per-number rate-limit upsert is the
+    first CTE and the volunteer is inserted only when that count is within the allowance.
+    """
+    owner = "volunteer_id"
+    v_cols = _column_list(_VOLUNTEER_COLUMNS)
+    s_cols = _column_list(_SKILL_COLUMNS)
+    w_cols = _column_list(_WINDOW_COLUMNS)
+    pv_cols = _column_list(_VERIFICATION_COLUMNS, skip_owner=True)
+    o_cols = _column_list(_OUTBOX_COLUMNS, skip_owner=True)
+    parts = []
+    within_limit = ""
+    counted = "NULL::integer"
+    if count_number:
+        # The same upsert as ratelimit.service: same window counts up, a newer one starts at 1.
+        parts.append(
+            "rl AS (INSERT INTO rate_limit_bucket AS b (key, window_start, count) "
+            "VALUES (%(rl_key)s, %(rl_window_start)s, 1) ON CONFLICT (key) DO UPDATE SET "
+            "count = CASE WHEN b.window_start = excluded.window_start THEN b.count + 1 ELSE 1 END, "
+            "window_start = excluded.window_start RETURNING b.count)"
+        )
+        within_limit = " WHERE (SELECT count FROM rl) <= %(rl_allowed)s"
+        counted = "(SELECT count FROM rl)"
+    parts += [
+        f"v AS (INSERT INTO volunteer ({v_cols}) SELECT {v_cols} "
+        f"FROM json_populate_record(NULL::volunteer, %(v)s::json){within_limit} "
+        "ON CONFLICT (phone) DO NOTHING RETURNING id)",
+        f"s AS (INSERT INTO volunteer_skill ({owner}, {s_cols}) SELECT v.id, {_prefixed(s_cols)} "
+        "FROM v, json_populate_recordset(NULL::volunteer_skill, %(s)s::json) r)",
+        f"w AS (INSERT INTO availability_window ({owner}, {w_cols}) SELECT v.id, "
+        f"{_prefixed(w_cols)} FROM v, "
+        "json_populate_recordset(NULL::availability_window, %(w)s::json) r)",
+        f"pv AS (INSERT INTO phone_verification ({owner}, {pv_cols}) SELECT v.id, "
+        f"{_prefixed(pv_cols)} FROM v, "
+        "json_populate_record(NULL::phone_verification, %(pv)s::json) r)",
+        f"o AS (INSERT INTO outbox_message ({owner}, {o_cols}) SELECT v.id, {_prefixed(o_cols)} "
+        "FROM v, json_populate_record(NULL::outbox_message, %(o)s::json) r)",
     ]
-    rows: Any = (selects[0] if n == 1 else union_all(*selects)).subquery(f"{tag}_rows")
-    select_rows = core_select(v.c.id, *[rows.c[name] for name in names]).select_from(
-        v.join(rows, true())
+    return "WITH " + ", ".join(parts) + f" SELECT {counted}, (SELECT id FROM v)"
+
+
+def _prefixed(columns: str) -> str:
+    return ", ".join("r." + c for c in columns.split(", "))
+
+
+_Converters = tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _converters(
+    dialect: Dialect, table: Table, written: tuple[tuple[str, Any], ...]
+) -> _Converters:
+    # Each column's own bind conversion (enum → its value, refused if unknown; aware datetime →
+    # UTC; naive refused), so the JSON carries what a bound parameter would have carried. JSON
+    # columns stay Python values: they are nested into the row's JSON as they are.
+    return tuple(
+        (
+            name,
+            default,
+            None
+            if isinstance(table.c[name].type, sqltypes.JSON)
+            else table.c[name].type.bind_processor(dialect),
+        )
+        for name, default in written
+        if name != "volunteer_id"
     )
-    return insert(table).from_select(["volunteer_id", *names], select_rows).cte(tag)
 
 
-def _row_from(v: CTE, table: Table, written: tuple[tuple[str, Any], ...], tag: str) -> Any:
-    """INSERT INTO table SELECT …, v.id, … FROM v (one row, only when v inserted one)."""
-    names = [name for name, _ in written]
-    columns: list[Any] = [
-        v.c.id if name == "volunteer_id" else _param(table, f"{tag}_", name).label(name)
-        for name in names
-    ]
-    select_row = core_select(*columns).select_from(v)
-    return insert(table).from_select(names, select_row).cte(tag)
-
-
-@functools.lru_cache(maxsize=256)
-def _sign_up_statement(n_skills: int, n_windows: int) -> Any:
-    # One statement object per shape: SQLAlchemy compiles it once and memoises its cache key.
-    vol = _VOLUNTEER_TABLE
-    v = (
-        postgresql.insert(vol)
-        .values({name: _param(vol, "v_", name) for name, _ in _VOLUNTEER_COLUMNS})
-        .on_conflict_do_nothing(index_elements=[vol.c.phone])
-        .returning(vol.c.id)
-        .cte("v")
-    )
-    writes = [
-        _row_from(v, _VERIFICATION_TABLE, _VERIFICATION_COLUMNS, "pv"),
-        _row_from(v, _OUTBOX_TABLE, _OUTBOX_COLUMNS, "o"),
-    ]
-    if n_skills:
-        writes.append(_rows_from(v, _SKILL_TABLE, _SKILL_COLUMNS, n_skills, "s"))
-    if n_windows:
-        writes.append(_rows_from(v, _WINDOW_TABLE, _WINDOW_COLUMNS, n_windows, "w"))
-    return core_select(v.c.id).add_cte(*writes)
-
-
-def _bind(
-    params: dict[str, Any],
-    prefix: str,
-    written: tuple[tuple[str, Any], ...],
-    row: Mapping[str, Any],
-) -> None:
-    for name, default in written:
-        if name != "volunteer_id":
-            params[prefix + name] = row.get(name, default)
+def _json_row(converters: _Converters, row: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, default, convert in converters:
+        value = row.get(name, default)
+        values[name] = value if convert is None or value is None else convert(value)
+    return values
 
 
 def insert_sign_up(
@@ -179,26 +210,52 @@ def insert_sign_up(
     windows: Sequence[Mapping[str, Any]],
     verification: Mapping[str, Any],
     message: Mapping[str, Any],
-) -> int | None:
+    number_limit: Bucket | None = None,
+) -> SignUpInsert:
     """PostgreSQL: insert a new volunteer with skills, windows, code and outbox message at once.
 
     One statement of data-modifying CTEs: ``v`` inserts the volunteer ``ON CONFLICT (phone) DO
     NOTHING RETURNING id`` and every other insert selects ``FROM v``, so for a known number
-    nothing at all is written and None is returned (as :func:`insert_if_new_phone` does). The
-    rows get ``volunteer_id`` from ``v``; columns missing from a mapping get their model
-    defaults, exactly as the per-table inserts would write them.
+    nothing at all is written and ``volunteer_id`` is None (as :func:`insert_if_new_phone`
+    returns). The rows get ``volunteer_id`` from ``v``; columns missing from a mapping get their
+    model defaults, exactly as the per-table inserts would write them.
+
+    With ``number_limit`` the statement first counts the per-number rate limit (the upsert of
+    ``ratelimit.service``) and inserts nothing when the new count is over the allowance; the
+    count is returned for the caller to check.
     """
-    params: dict[str, Any] = {}
-    _bind(params, "v_", _VOLUNTEER_COLUMNS, volunteer)
-    for i, row in enumerate(skills):
-        _bind(params, f"s{i}_", _SKILL_COLUMNS, row)
-    for i, row in enumerate(windows):
-        _bind(params, f"w{i}_", _WINDOW_COLUMNS, row)
-    _bind(params, "pv_", _VERIFICATION_COLUMNS, verification)
-    _bind(params, "o_", _OUTBOX_COLUMNS, message)
-    stmt = _sign_up_statement(len(skills), len(windows))
-    new_id = session.execute(stmt, params).scalar_one_or_none()
-    return None if new_id is None else int(new_id)
+    dialect = session.get_bind().dialect
+    params: dict[str, Any] = {
+        "v": _dumps(
+            _json_row(_converters(dialect, _VOLUNTEER_TABLE, _VOLUNTEER_COLUMNS), volunteer)
+        ),
+        "s": _dumps(
+            [_json_row(_converters(dialect, _SKILL_TABLE, _SKILL_COLUMNS), r) for r in skills]
+        ),
+        "w": _dumps(
+            [_json_row(_converters(dialect, _WINDOW_TABLE, _WINDOW_COLUMNS), r) for r in windows]
+        ),
+        "pv": _dumps(
+            _json_row(
+                _converters(dialect, _VERIFICATION_TABLE, _VERIFICATION_COLUMNS), verification
+            )
+        ),
+        "o": _dumps(_json_row(_converters(dialect, _OUTBOX_TABLE, _OUTBOX_COLUMNS), message)),
+    }
+    if number_limit is not None:
+        params["rl_key"] = number_limit.key
+        params["rl_window_start"] = number_limit.window_start
+        params["rl_allowed"] = number_limit.allowed
+    sql = _sign_up_sql(count_number=number_limit is not None)
+    counted, new_id = session.connection().exec_driver_sql(sql, params).one()
+    return SignUpInsert(
+        volunteer_id=None if new_id is None else int(new_id),
+        number_count=None if counted is None else int(counted),
+    )
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def by_phone(session: Session, phone: str) -> Volunteer | None:

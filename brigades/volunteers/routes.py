@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 from sqlmodel import Session
 
 from brigades import clock
-from brigades.deps import ClientDep, SessionDep, SettingsDep
+from brigades.deps import ClientDep, SessionDep, SettingsDep, TransactionDep
 from brigades.privacy import service as privacy
 from brigades.volunteers import profile, service
 from brigades.volunteers.deps import ApiVolunteer
@@ -42,15 +42,18 @@ def _public(session: Session, volunteer: Volunteer) -> VolunteerPublic:
     response_model=SignUpAccepted,
     responses=error_responses(413, 422, 429),
 )
-def sign_up(
-    data: VolunteerSignUp, session: SessionDep, settings: SettingsDep, client: ClientDep
+async def sign_up(
+    data: VolunteerSignUp, transaction: TransactionDep, settings: SettingsDep, client: ClientDep
 ) -> SignUpAccepted:
     """Sign up; an SMS with a 6-digit code goes to the number.
 
     The answer is the same whether or not the number was already known (a known, verified number
     gets a new personal link by SMS instead of a code).
     """
-    service.sign_up(session, data=data, client=client, settings=settings)
+    # The hot path: the sign-up and its commit in one worker thread (see Transaction).
+    await transaction.run(
+        lambda session: service.sign_up(session, data=data, client=client, settings=settings)
+    )
     return SignUpAccepted()
 
 

@@ -1,12 +1,12 @@
 """Signing up and verifying a phone number.
 
-Sign-up is the hot path (benchmarked at ≥1,000/s on PostgreSQL through HTTP), so it stays lean:
-validation reads the cached skill codes and the cached support points (no statement); then one
-rate-limit upsert, and on PostgreSQL ONE statement that inserts the volunteer (``ON CONFLICT
-(phone) DO NOTHING``) with its skills, windows, code and outbox message
-(``repository.insert_sign_up``): two statements and the commit. SQLite, which serialises writers
-anyway, inserts per table (volunteer, skills, windows, code, outbox message). Both paths write
-the same rows.
+Sign-up is the hot path (benchmarked toward 1,000/s on PostgreSQL through HTTP), so it stays
+lean: validation reads the cached skill codes and the cached support points (no statement); the
+per-client limit is counted in memory; then on PostgreSQL ONE statement counts the per-number
+limit and, within it, inserts the volunteer (``ON CONFLICT (phone) DO NOTHING``) with its skills,
+windows, code and outbox message (``repository.insert_sign_up``): one statement and the commit.
+SQLite, which serialises writers anyway, counts with an upsert and inserts per table (volunteer,
+skills, windows, code, outbox message). Both paths write the same rows.
 
 Whether a number was already known is never revealed: a known verified number gets a fresh
 personal link, a known pending one a fresh code, and the answer is the same in every case.
@@ -177,14 +177,6 @@ def sign_up(
     now = clock.now()
     phone, (values, skills, windows) = _checked(session, data, now)
     values["phone"] = phone
-    # Counted before anything else is written: a refusal commits the count and nothing more.
-    ratelimit.hit_all(
-        session,
-        hits=sms_hits(phone, client, settings),
-        now=now,
-        secret=settings.secret_key,
-        local=client.limiter,
-    )
     values["consent_version"] = settings.consent_version
     values["consent_at"] = now
     skill_rows: list[dict[str, Any]] = [
@@ -206,10 +198,19 @@ def sign_up(
             values=values,
             skill_rows=skill_rows,
             window_rows=window_rows,
+            client=client,
             now=now,
             settings=settings,
         )
     else:
+        # Counted before anything else is written: a refusal commits the count and nothing more.
+        ratelimit.hit_all(
+            session,
+            hits=sms_hits(phone, client, settings),
+            now=now,
+            secret=settings.secret_key,
+            local=client.limiter,
+        )
         volunteer_id = _insert_per_table(
             session,
             values=values,
@@ -257,11 +258,28 @@ def _insert_in_one_statement(
     values: dict[str, Any],
     skill_rows: list[dict[str, Any]],
     window_rows: list[dict[str, Any]],
+    client: ClientRef,
     now: datetime,
     settings: Settings,
 ) -> int | None:
-    """The same rows as ``_insert_per_table``, in one round trip (PostgreSQL)."""
+    """The rate-limit count and the rows of ``_insert_per_table``, in one round trip (PostgreSQL).
+
+    The per-client limit is counted in memory first; the per-number count is the statement's
+    first step, and over the limit the statement writes nothing but the count (RateLimited
+    keeps it), exactly as ``ratelimit.hit_all`` before the inserts would.
+    """
     phone: str = values["phone"]
+    buckets = ratelimit.count_locally(
+        hits=sms_hits(phone, client, settings),
+        now=now,
+        secret=settings.secret_key,
+        local=client.limiter,
+    )
+    number_limit = None
+    if len(buckets) == 1:
+        [number_limit] = buckets
+    else:  # the per-number limit switched off (or more limits configured): counted apart
+        ratelimit.count_in_database(session, buckets=buckets, now=now)
     code = security.new_code()
     verification = _verification_values(
         volunteer_id=None,
@@ -276,14 +294,19 @@ def _insert_in_one_statement(
             phone=phone, code=code, volunteer_id=None, synthetic=False, now=now, settings=settings
         )
     )
-    return repository.insert_sign_up(
+    inserted = repository.insert_sign_up(
         session,
         volunteer=values,
         skills=skill_rows,
         windows=window_rows,
         verification=verification,
         message=message,
+        number_limit=number_limit,
     )
+    if number_limit is not None:
+        assert inserted.number_count is not None
+        ratelimit.check_counts(buckets, {number_limit.key: inserted.number_count}, now=now)
+    return inserted.volunteer_id
 
 
 def _known_number(

@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Table, event, insert
 from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from brigades import clock as clock_module
 from brigades import security
+from brigades.app import create_app
 from brigades.clock import ManualClock
 from brigades.db import make_engine, session_scope
 from brigades.errors import RateLimited
@@ -150,7 +152,7 @@ def test_the_statement_writes_nothing_for_a_known_number(
 ) -> None:
     first = _new(session, settings, "06 44444444")
     now = clock.now()
-    new_id = repository.insert_sign_up(
+    inserted = repository.insert_sign_up(
         session,
         volunteer={
             "public_id": "x" * 32,
@@ -178,7 +180,8 @@ def test_the_statement_writes_nothing_for_a_known_number(
             "updated_at": now,
         },
     )
-    assert new_id is None
+    assert inserted.volunteer_id is None
+    assert inserted.number_count is None  # no limit given: nothing counted
     assert session.exec(select(Volunteer.id)).all() == [first]
     counts = [count(session, m) for m in (VolunteerSkill, AvailabilityWindow, PhoneVerification)]
     assert counts == [2, 2, 1]
@@ -224,7 +227,7 @@ def _point_of(engine: Engine, volunteer_id: int) -> int | None:
         return volunteer.support_point_id
 
 
-def test_a_sign_up_is_two_statements_on_postgresql(
+def test_a_sign_up_is_one_statement_on_postgresql(
     committed: Engine, fresh_database: str, clock: ManualClock
 ) -> None:
     settings = make_settings(fresh_database)
@@ -241,10 +244,9 @@ def test_a_sign_up_is_two_statements_on_postgresql(
         event.remove(committed, "before_cursor_execute", record)
 
     if committed.dialect.name == "postgresql":
-        # The rate-limit upsert, then everything else in one statement (COMMIT is not a cursor
-        # statement). Support points and skill codes come from the caches.
-        assert len(statements) <= 3
-        assert statements == ["INSERT INTO rate_limit_bucket", "WITH v AS"]
+        # The per-number rate-limit upsert and every insert in one statement (COMMIT is not a
+        # cursor statement). Support points and skill codes come from the caches.
+        assert statements == ["WITH rl AS"]
     else:
         # SQLite, documented: BEGIN IMMEDIATE, the rate-limit upsert, and one insert per table.
         assert statements == [
@@ -326,3 +328,22 @@ def test_a_point_added_by_another_process_is_seen_within_the_cache_timeout(
     monkeypatch.setattr(supportpoints_service, "CACHE_SECONDS", 0.0)  # as if they had passed
     fresh = _committed_sign_up(committed, settings, "06 33333333")
     assert _point_of(committed, fresh) not in (None, far_point)
+
+
+def test_through_http_a_refused_sign_up_commits_the_count_and_nothing_else(
+    committed: Engine, fresh_database: str, clock: ManualClock
+) -> None:
+    # The real app and engine (no test session): the route's own transaction keeps the count.
+    settings = make_settings(fresh_database, signup_limit_per_number=(2, 3600))
+    body = sign_up_payload(phone="06 12121212")
+    with TestClient(create_app(settings, engine=committed)) as client:
+        answers = [client.post("/api/v1/volunteers", json=body) for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert int(answers[2].headers["retry-after"]) > 0
+    assert answers[2].json()["detail"].startswith("Te veel pogingen.")
+    with Session(committed) as session:
+        assert session.exec(select(RateLimitBucket.count)).all() == [3]
+        assert count(session, Volunteer) == 1
+        # The sign-up's code and the repeat's fresh one; nothing for the refused third.
+        assert count(session, PhoneVerification) == 2
+        assert count(session, OutboxMessage) == 2
