@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from brigades.dispatch import eligibility, index, planner, repository, service
@@ -20,14 +21,19 @@ from brigades.incidents import levels
 from brigades.incidents.models import Incident, IncidentState
 from brigades.settings import Settings
 from brigades.tasks.models import CareTask, TaskState
+from notifications.transactions import is_postgres
 
 ENLIST_BATCH = 2000
 
 
 def enlist_new_tasks(session: Session, *, settings: Settings, now: datetime) -> int:
-    """Open tasks of open incidents without a dispatch row get one, due now; returns how many."""
+    """Open tasks of open incidents without a dispatch row get one, due now; returns how many.
+
+    One ``INSERT … ON CONFLICT DO NOTHING``: several workers enlisting the same new tasks at the
+    same moment each write what the others have not, and none fails its round.
+    """
     stmt = (
-        select(CareTask, Incident)
+        select(CareTask.id, Incident.id, Incident.level)
         .join(Incident, col(Incident.id) == col(CareTask.incident_id))
         .where(
             col(CareTask.state) == TaskState.OPEN,
@@ -38,11 +44,29 @@ def enlist_new_tasks(session: Session, *, settings: Settings, now: datetime) -> 
         .order_by(col(CareTask.id))
         .limit(ENLIST_BATCH)
     )
-    count = 0
-    for task, incident in session.exec(stmt).all():
-        service.start(session, task=task, settings=settings, incident=incident, now=now)
-        count += 1
-    return count
+    rows = [
+        {
+            "task_id": task_id,
+            "incident_id": incident_id,
+            "radius_km": levels.dispatch_settings(settings, level).search_radius_km,
+            "waves": 0,
+            "offers_sent": 0,
+            "due_at": now,
+            "updated_at": now,
+        }
+        for task_id, incident_id, level in session.exec(stmt).all()
+    ]
+    if not rows:
+        return 0
+    dialect = postgresql if is_postgres(session) else sqlite
+    table = TaskDispatch.metadata.tables["task_dispatch"]
+    inserted = session.execute(
+        dialect.insert(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["task_id"])
+        .returning(table.c.task_id)
+    ).all()
+    return len(inserted)
 
 
 def plan_jointly(

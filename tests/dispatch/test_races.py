@@ -210,3 +210,31 @@ def test_a_web_click_and_an_sms_at_once_fill_one_slot(
             )
     finally:
         engine.dispose()
+
+
+def test_workers_enlisting_the_same_new_tasks_at_once_all_succeed(
+    fresh_database: str, clock: ManualClock
+) -> None:
+    """Every worker's dispatch round enlists new tasks; started together (as after an import of
+    thousands of tasks), each writes the dispatch rows the others have not, and no round fails."""
+    from brigades.dispatch import planning
+    from brigades.dispatch.models import TaskDispatch
+
+    engine = make_engine(fresh_database, pool_size=8)
+    settings = make_settings(fresh_database)
+    try:
+        with session_scope(engine) as session:
+            opened = incident(session)
+            task_ids = [task(session, opened).id for _ in range(30)]
+
+        def enlist() -> str:
+            with session_scope(engine) as session:
+                return str(planning.enlist_new_tasks(session, settings=settings, now=clock.now()))
+
+        counts = _all_at_once([enlist for _ in range(4)])
+        assert sum(int(c) for c in counts) == 30
+        with Session(engine) as session:
+            enlisted = sorted(session.exec(select(TaskDispatch.task_id)).all())
+        assert enlisted == sorted(task_ids)
+    finally:
+        engine.dispose()
