@@ -23,6 +23,7 @@ from brigades.settings import Environment, Settings
 from brigades.tasks.uploads import upload_limits
 from brigades.web.middleware import BodySizeLimit, SecurityHeaders
 from brigades.web.templating import render
+from brigades.webhooks.fastpath import TwilioSmsWebhook
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    # Innermost: the inbound SMS webhook is answered before FastAPI's routing, inside the
+    # body-size limit and the security headers.
+    app.add_middleware(TwilioSmsWebhook, settings=settings)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=upload_limits(settings))
     app.add_middleware(SecurityHeaders, hsts=settings.env is Environment.PRODUCTION)
     # Outermost: every answer (a 413 too) is counted, timed, logged and carries X-Request-ID.

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Mapping
-from typing import Annotated, Protocol
+from typing import Annotated, Protocol, cast
 
 import anyio
 from fastapi import Depends
 from sqlalchemy import Engine
+from starlette.applications import Starlette
 from starlette.requests import Request
 
 from brigades.conversation.inbound import record_inbound_rows
@@ -75,7 +76,24 @@ class Recorder(Protocol):
 
 async def recorder_for(request: Request) -> Recorder:
     """The app's recorder for the running event loop (one per loop: futures belong to one)."""
-    state = request.app.state
+    return _loop_recorder(request.app)
+
+
+def recorder_of(app: Starlette) -> Recorder:
+    """:func:`recorder_for` for code outside FastAPI's dependencies (the raw SMS endpoint).
+
+    Honours an override of :func:`recorder_for` (``app.dependency_overrides``, taking no
+    arguments), so the raw endpoint and the route record through the same seam.
+    """
+    overrides = getattr(app, "dependency_overrides", None)
+    override = overrides.get(recorder_for) if overrides else None
+    if override is not None:
+        return cast(Recorder, override())
+    return _loop_recorder(app)
+
+
+def _loop_recorder(app: Starlette) -> InboundRecorder:
+    state = app.state
     recorders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, InboundRecorder] | None
     recorders = getattr(state, "inbound_recorders", None)
     if recorders is None:

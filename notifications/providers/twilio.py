@@ -33,7 +33,6 @@ import weakref
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import httpx
@@ -63,6 +62,24 @@ AUTH_RETRY_SECONDS = 60.0
 RECONCILE_SKEW = timedelta(minutes=2)
 RECONCILE_PAGE_SIZE = 100
 RECONCILE_MAX_PAGES = 5
+
+# ``urlencode``'s quoting (``quote_plus``, nothing kept but letters, digits and ``_.-~``) as one
+# translation of the UTF-8 bytes (read as Latin-1 code points), indexed by byte: urllib's
+# ``quote_from_bytes`` runs a Python-level loop over every byte, and was a fifth of the worker's
+# CPU.
+_FORM_QUOTE = tuple(
+    chr(byte)
+    if chr(byte).isascii() and (chr(byte).isalnum() or chr(byte) in "_.-~")
+    else "+"
+    if byte == 0x20
+    else f"%{byte:02X}"
+    for byte in range(256)
+)
+
+
+def form_quote(value: str) -> str:
+    """``urllib.parse.quote_plus(value)`` (UTF-8, ``safe=""``), the same text, in C."""
+    return value.encode("utf-8").decode("latin-1").translate(_FORM_QUOTE)
 
 
 class TwilioProvider:
@@ -111,6 +128,11 @@ class TwilioProvider:
             "Authorization": _basic_auth(account_sid, auth_token),
             "User-Agent": USER_AGENT,
         }
+        # The sender's part of every form body, encoded once.
+        if messaging_service_sid:
+            self._sender_field = f"MessagingServiceSid={form_quote(messaging_service_sid)}"
+        else:
+            self._sender_field = f"From={form_quote(from_number or '')}"
         self._async_sessions: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, aiohttp.ClientSession
         ] = weakref.WeakKeyDictionary()
@@ -142,6 +164,14 @@ class TwilioProvider:
             data["StatusCallback"] = message.status_callback_url
         return data
 
+    def form_body(self, message: OutboundSms) -> bytes:
+        """``urlencode(self._form(message))``, byte for byte, without urllib's quoting loop."""
+        refuse_synthetic(message)
+        body = f"To={form_quote(message.to)}&Body={form_quote(message.body)}&{self._sender_field}"
+        if message.status_callback_url:
+            body += f"&StatusCallback={form_quote(message.status_callback_url)}"
+        return body.encode("ascii")
+
     def send(self, message: OutboundSms) -> SendResult:
         """Create one Message resource; raise a SendError saying what the worker may do next."""
         data = self._form(message)
@@ -157,7 +187,7 @@ class TwilioProvider:
     async def send_async(self, message: OutboundSms) -> SendResult:
         """``send`` on the running event loop, through a pooled keep-alive aiohttp session."""
         # Encoded here: handing aiohttp a dict costs more CPU than the rest of the request.
-        body = urlencode(self._form(message)).encode()
+        body = self.form_body(message)
         session = self._async_session()
         try:
             async with session.post(self.url, data=body, headers=_FORM) as response:

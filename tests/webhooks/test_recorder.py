@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from brigades import clock as clock_module
 from brigades.app import create_app
-from brigades.conversation.inbound import inbound_row
+from brigades.conversation.inbound import inbound_row, record_inbound_rows
 from brigades.db import make_engine
 from brigades.models import InboundMessage
 from brigades.webhooks.recorder import InboundRecorder
@@ -165,3 +165,21 @@ def test_concurrent_webhooks_are_all_acknowledged_after_commit(
     with engine.connect() as connection:
         table = InboundMessage.metadata.tables["inbound_message"]
         assert connection.execute(select(func.count()).select_from(table)).scalar_one() == 40
+
+
+def test_one_batch_maps_each_row_to_its_own_id(engine: Engine) -> None:
+    with engine.begin() as connection:
+        (old,) = record_inbound_rows(connection, [row("SM" + "0" * 32, "eerder")])
+    sids = ["SM" + c * 32 for c in "1023145"]
+    with engine.begin() as connection:
+        ids = record_inbound_rows(connection, [row(sid, f"tekst {sid[2]}") for sid in sids])
+
+    assert old is not None
+    assert [i is None for i in ids] == [False, True, False, False, True, False, False]
+    assert len({i for i in ids if i is not None}) == 5
+    with engine.connect() as connection:
+        by_id = dict(connection.execute(text("SELECT id, body FROM inbound_message")).all())
+    for sid, row_id in zip(sids, ids, strict=True):
+        if row_id is not None:
+            assert by_id[row_id] == f"tekst {sid[2]}"
+    assert by_id[old] == "eerder"
