@@ -81,7 +81,12 @@ def run_round(sessions: SessionFactory, settings: Settings) -> TickReport:
         for task_id in sorted(task_ids, key=lambda t: t not in plan):
             with sessions() as session:
                 result = service.run_wave(
-                    session, task_id=task_id, settings=settings, now=now, planned=plan.get(task_id)
+                    session,
+                    task_id=task_id,
+                    settings=settings,
+                    now=now,
+                    planned=plan.get(task_id),
+                    only_if_due=True,
                 )
             waves += result.offers > 0
             offers += result.offers

@@ -31,10 +31,13 @@ ROLL_CALL_SUBJECT = "roll_call"
 INCIDENT_SUBJECT = "incident"
 
 
-def lock_task(session: Session, task_id: int) -> CareTask | None:
+def lock_task(session: Session, task_id: int, *, skip_locked: bool = False) -> CareTask | None:
     """The task, locked until the end of the transaction (a no-op lock on SQLite, where the
-    transaction already holds the database's write lock from its first statement)."""
-    stmt = select(CareTask).where(col(CareTask.id) == task_id).with_for_update()
+    transaction already holds the database's write lock from its first statement). With
+    ``skip_locked``, None when another transaction holds it (PostgreSQL)."""
+    stmt = (
+        select(CareTask).where(col(CareTask.id) == task_id).with_for_update(skip_locked=skip_locked)
+    )
     return session.exec(stmt.execution_options(populate_existing=True)).first()
 
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from brigades import clock
 from brigades.audit import service as audit
 from brigades.audit.service import Actor
 from brigades.conversation import outbound
@@ -161,15 +162,23 @@ def run_wave(
     now: datetime,
     planned: Planned | None = None,
     actor: Actor = audit.SYSTEM,
+    only_if_due: bool = False,
 ) -> WaveResult:
-    """Offer a task to as many volunteers as its open slots need (see the module doc)."""
-    task = repository.lock_task(session, task_id)
+    """Offer a task to as many volunteers as its open slots need (see the module doc).
+
+    ``only_if_due`` (the dispatch rounds of the workers): a task another worker is handling
+    right now is skipped rather than waited for, and one whose wave another worker has just run
+    (no longer due) is left alone, so several workers share a round's tasks.
+    """
+    task = repository.lock_task(session, task_id, skip_locked=only_if_due)
     if task is None:
-        return WaveResult(task_id, skipped="gone")
+        return WaveResult(task_id, skipped="gone or taken by another worker")
     dispatch = repository.dispatch_of(session, task_id)
     incident = session.get(Incident, task.incident_id)
     if dispatch is None or incident is None:
         return WaveResult(task_id, skipped="not dispatched")
+    if only_if_due and (dispatch.due_at is None or clock.as_utc(dispatch.due_at) > now):
+        return WaveResult(task_id, skipped="not due")
     dispatch.due_at = None
     dispatch.updated_at = now
     session.add(dispatch)
