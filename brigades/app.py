@@ -12,13 +12,15 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from brigades import routing
 from brigades.db import make_engine
-from brigades.errors import DomainError, from_database_error
+from brigades.errors import DomainError, framework_error, from_database_error
 from brigades.ratelimit.local import LocalRateLimiter
 from brigades.settings import Environment, Settings
 from brigades.tasks.uploads import upload_limits
+from brigades.web import openapi
 from brigades.web.middleware import BodySizeLimit, SecurityHeaders
 from brigades.web.templating import render
 
@@ -86,6 +88,27 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _framework_error(request: Request, exc: Exception) -> Response:
+    """No route, a wrong method, an unreadable body: the app's own Dutch error."""
+    assert isinstance(exc, StarletteHTTPException)
+    code, message = framework_error(exc.status_code)
+    headers = dict(exc.headers or {})
+    if _wants_json(request):
+        return JSONResponse(
+            {"code": code, "detail": message, "field": None},
+            status_code=exc.status_code,
+            headers=headers or None,
+        )
+    response = render(
+        request,
+        "error.html",
+        {"message": message, "status": exc.status_code},
+        status_code=exc.status_code,
+    )
+    response.headers.update(headers)
+    return response
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the application around one settings object and one database engine."""
     settings = settings or Settings()
@@ -115,8 +138,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _framework_error)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=upload_limits(settings))
     app.add_middleware(SecurityHeaders, hsts=settings.env is Environment.PRODUCTION)
     app.mount("/static", StaticFiles(directory=str(routing.STATIC_DIR)), name="static")
     routing.include_routers(app, settings)
+    openapi.install(app)
     return app

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from brigades.errors import framework_error
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -116,7 +119,8 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send) -> None:
-    body = b'{"code":"too_large","detail":"Het verzoek is te groot."}'
+    code, message = framework_error(413)
+    body = json.dumps({"code": code, "detail": message, "field": None}).encode()
     await send(
         {
             "type": "http.response.start",
