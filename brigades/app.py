@@ -18,7 +18,7 @@ from brigades import routing
 from brigades.db import make_engine
 from brigades.errors import DomainError, framework_error, from_database_error
 from brigades.ratelimit.local import LocalRateLimiter
-from brigades.settings import Environment, Settings
+from brigades.settings import Settings
 from brigades.tasks.uploads import upload_limits
 from brigades.web import openapi
 from brigades.web.middleware import BodySizeLimit, SecurityHeaders
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _framework_error)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=upload_limits(settings))
-    app.add_middleware(SecurityHeaders, hsts=settings.env is Environment.PRODUCTION)
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts_enabled)
     app.mount("/static", StaticFiles(directory=str(routing.STATIC_DIR)), name="static")
     routing.include_routers(app, settings)
     openapi.install(app)

@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     demo_volunteers: int = 3000
     demo_region: str = "VR09"
     log_json: bool = False
+    # Strict-Transport-Security on every response; unset means on in production only. Off for a
+    # site that is not (yet) served over HTTPS on all its names, since browsers remember it.
+    hsts: bool | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -237,6 +240,11 @@ class Settings(BaseSettings):
         return frozenset(
             word.strip().casefold() for word in self.twilio_own_keywords.split(",") if word.strip()
         )
+
+    @property
+    def hsts_enabled(self) -> bool:
+        """Whether responses carry Strict-Transport-Security (ZB_HSTS, by default production)."""
+        return self.env is Environment.PRODUCTION if self.hsts is None else self.hsts
 
     @property
     def dev_tools_enabled(self) -> bool:

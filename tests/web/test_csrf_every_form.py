@@ -10,7 +10,6 @@ past the check, which proves that the refusals come from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,21 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
-from brigades.accounts.models import Role
 from brigades.clock import ManualClock
-from brigades.security import SESSION_COOKIE
-from brigades.settings import Environment, Settings
-from brigades.volunteers import access
+from brigades.settings import Settings
 from brigades.web.csrf import COOKIE as CSRF_COOKIE
-from tests.accounts.factories import (
-    COOKIE_DOMAIN,
-    make_organisation,
-    make_user,
-    put_cookie,
-    start_session,
-)
-from tests.test_access_matrix import MATRIX, PATH_VALUES, ROUTES, Access
-from tests.vetting.factories import make_volunteer
+from tests.accounts.factories import COOKIE_DOMAIN
+from tests.test_access_matrix import ROUTES
+from tests.web.callers import admit, fill_path
 
 REFUSAL = "Dit formulier is verlopen of kwam niet van deze site."
 FORMS = sorted(
@@ -61,15 +51,6 @@ FIELDS: dict[str, Any] = {
 }
 
 
-def _caller_kind(access_row: Access) -> str:
-    if access_row.kind == "roles":
-        for role in (Role.ADMINISTRATOR, Role.REGIONAL_COORDINATOR, Role.CARE_ORGANISATION):
-            if role.value in access_row.roles:
-                return role.value
-        raise AssertionError(f"no caller for {access_row}")
-    return access_row.kind
-
-
 def test_the_forms_are_found() -> None:
     assert {"/aanmelden", "/beheer/inloggen", "/mijn/wijzigen", "/dev/telefoon/{number}"} <= set(
         FORMS
@@ -88,40 +69,6 @@ def _snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
-@pytest.fixture
-def sign_in(
-    client: TestClient, session: Session, settings: Settings, clock: ManualClock
-) -> Callable[[str], None]:
-    """Put the cookie of a caller of this kind in the client (staff users work in VR13)."""
-
-    def put(kind: str) -> None:
-        if kind in {"public", "dev-only"}:
-            return
-        if kind == "volunteer-only":
-            volunteer = make_volunteer(session, point=None, vr_code="VR13")
-            client.cookies.set(
-                SESSION_COOKIE,
-                access.session_cookie(volunteer, now=clock.now(), settings=settings),
-                domain=COOKIE_DOMAIN,
-            )
-            return
-        if kind == "login-step":
-            user = make_user(session, role=Role.VIEWER, vr_codes=("VR13",))
-            put_cookie(client, start_session(session, user, two_factor_passed=False))
-            return
-        role = Role(kind)
-        organisation = make_organisation(session, vr_code="VR13")
-        user = make_user(
-            session,
-            role=role,
-            vr_codes=("VR13",),
-            organisation_id=organisation.id if role is Role.CARE_ORGANISATION else None,
-        )
-        put_cookie(client, start_session(session, user))
-
-    return put
-
-
 def _browser_token(client: TestClient) -> tuple[str, str]:
     """A fresh browser's CSRF cookie and the form token that belongs to it."""
     browser = TestClient(client.app, base_url="http://testserver")
@@ -137,19 +84,11 @@ def test_a_form_without_a_valid_token_is_refused_and_writes_nothing(
     session: Session,
     settings: Settings,
     clock: ManualClock,
-    sign_in: Callable[[str], None],
     path: str,
 ) -> None:
-    access_row = MATRIX[f"POST {path}"]
-    if access_row.kind == "dev-only":
-        client.app.state.settings = settings.model_copy(  # type: ignore[attr-defined]
-            update={"env": Environment.DEVELOPMENT}
-        )
-    url = path
-    while "{" in url:
-        name = url[url.index("{") + 1 : url.index("}")]
-        url = url.replace("{" + name + "}", PATH_VALUES[name](session), 1)
-    sign_in(_caller_kind(access_row))
+    sign_in = admit(client, session, settings, clock, f"POST {path}")
+    url = fill_path(session, path)
+    sign_in()
     session.commit()
     clock.advance(120)  # a request that got through would now touch sessions and timestamps
 
