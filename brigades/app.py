@@ -21,7 +21,7 @@ from brigades.ratelimit.local import LocalRateLimiter
 from brigades.settings import Settings
 from brigades.tasks.uploads import upload_limits
 from brigades.web import openapi
-from brigades.web.middleware import BodySizeLimit, SecurityHeaders
+from brigades.web.middleware import BodySizeLimit, RejectNul, SecurityHeaders
 from brigades.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _framework_error)
+    app.add_middleware(RejectNul)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=upload_limits(settings))
     app.add_middleware(SecurityHeaders, hsts=settings.hsts_enabled)
     app.mount("/static", StaticFiles(directory=str(routing.STATIC_DIR)), name="static")

@@ -48,6 +48,90 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+NUL_DETAIL = "De invoer bevat een teken dat hier niet kan (NUL). Pas de invoer aan."
+# A NUL in a JSON string: the escape \u0000 not itself escaped (an odd number of backslashes).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+def _has_nul(data: bytes, *, encoded: bool) -> bool:
+    """Whether data carries a NUL: raw, percent-encoded (``encoded``) or else as a JSON escape."""
+    if b"\x00" in data:
+        return True
+    if encoded:
+        return b"%00" in data
+    return _JSON_NUL.search(data) is not None
+
+
+class RejectNul:
+    """Refuse API requests with a NUL character anywhere (422, the app's error body).
+
+    No field of the app may hold a NUL, and PostgreSQL refuses one in any text value (even as a
+    query parameter): without this an API call with ``\u0000`` in a field is a server error on
+    PostgreSQL and is stored as such on SQLite. HTML forms check their fields when they are
+    read (:mod:`brigades.web.forms`); Twilio's signed webhooks are left as Twilio sends them.
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str = "/api/") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in path or _has_nul(scope.get("query_string", b""), encoded=True):
+            await _invalid(send)
+            return
+        content_type = next((v for k, v in scope.get("headers", []) if k == b"content-type"), b"")
+        if content_type.startswith(b"multipart/"):
+            await self.app(scope, receive, send)
+            return
+        # Bodies here are bounded by BodySizeLimit (outside this middleware): read, check, replay.
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if _has_nul(body, encoded=content_type.startswith(b"application/x-www-form-urlencoded")):
+            await _invalid(send)
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _invalid(send: Send) -> None:
+    body = json.dumps({"code": "invalid_input", "detail": NUL_DETAIL, "field": None}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodySizeLimit:
     """Refuse request bodies above a limit with 413 before they are read into memory.
 

@@ -72,3 +72,25 @@ def test_the_document_names_only_the_apps_own_error_body(client: TestClient) -> 
                     )
             if "requestBody" in operation:
                 assert "400" in operation["responses"], (method, path)
+
+
+def test_a_nul_anywhere_in_an_api_request_is_a_dutch_422(client: TestClient) -> None:
+    # PostgreSQL refuses NUL in any text value: without the check these were server errors.
+    for response in (
+        client.post("/api/v1/auth/token", data={"username": "a\x00@zorg.example", "password": "x"}),
+        client.post("/api/v1/volunteers/resend-code", json={"phone": "06 1234\x005678"}),
+        client.get("/api/v1/support-points", params={"pc4": "35\x0084"}),
+    ):
+        assert response.status_code == 422, response.text
+        code, detail = _error(response.json())
+        assert code == "invalid_input" and "teken dat hier niet kan" in str(detail)
+
+
+def test_text_that_only_looks_like_a_nul_is_not_refused(client: TestClient) -> None:
+    # An escaped backslash before "u0000", or "%00" inside JSON, is ordinary text.
+    response = client.post(
+        "/api/v1/volunteers/resend-code",
+        content=b'{"phone": "06 12\\\\u0000 %00"}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code != 422 or "NUL" not in response.text, response.text
