@@ -98,8 +98,9 @@ class RejectNul:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if _has_nul(body, encoded=content_type.startswith(b"application/x-www-form-urlencoded")):
-            await _invalid(send)
+        urlencoded = content_type.startswith(b"application/x-www-form-urlencoded")
+        if _has_nul(body, encoded=urlencoded):
+            await _invalid(send, None if urlencoded else _nul_field(body))
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 
@@ -117,8 +118,39 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
     return receive
 
 
-async def _invalid(send: Send) -> None:
-    body = json.dumps({"code": "invalid_input", "detail": NUL_DETAIL, "field": None}).encode()
+def _nul_field(body: bytes) -> str | None:
+    """The dotted path of the first JSON string (or key) holding a NUL, like a validation error."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+
+    def find(value: object, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        if isinstance(value, str):
+            return path if "\x00" in value else None
+        items: list[tuple[str, object]] = []
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return (*path, key.replace("\x00", ""))
+                items.append((key, item))
+        elif isinstance(value, list):
+            items = [(str(i), item) for i, item in enumerate(value)]
+        for key, item in items:
+            found = find(item, (*path, key))
+            if found is not None:
+                return found
+        return None
+
+    found = find(document, ())
+    return ".".join(found) if found else None
+
+
+async def _invalid(send: Send, field: str | None = None) -> None:
+    document: dict[str, object] = {"code": "invalid_input", "detail": NUL_DETAIL, "field": field}
+    if field is not None:
+        document["errors"] = [{"field": field, "message": NUL_DETAIL}]
+    body = json.dumps(document).encode()
     await send(
         {
             "type": "http.response.start",
