@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_SERVER ?= postgresql+psycopg://postgres@127.0.0.1:5432/
 
-.PHONY: run test install lint typecheck test-sqlite test-postgres system-deps bench-signup clean
+.PHONY: run test install lint typecheck test-sqlite test-postgres system-deps bench-signup audit clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test-postgres: install system-deps
 	ZB_TEST_DB=postgresql ZB_TEST_PG_SERVER=$(PG_SERVER) $(BIN)/python -m pytest -q -p no:cacheprovider
 
 test: lint typecheck test-sqlite test-postgres
+
+# Known vulnerabilities of every installed package, from PyPI's own advisory data (pip-audit's
+# default service). --strict: a package that could not be looked up fails the audit too.
+audit: install
+	$(BIN)/pip-audit --strict --local --skip-editable --progress-spinner off
 
 bench-signup: install system-deps
 	$(BIN)/python -m bench.signup

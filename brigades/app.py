@@ -12,16 +12,18 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from brigades import routing
 from brigades.db import make_engine
-from brigades.errors import DomainError, from_database_error
+from brigades.errors import DomainError, framework_error, from_database_error
 from brigades.metrics.http import HttpMetrics
 from brigades.metrics.middleware import RequestObserver
 from brigades.ratelimit.local import LocalRateLimiter
-from brigades.settings import Environment, Settings
+from brigades.settings import Settings
 from brigades.tasks.uploads import upload_limits
-from brigades.web.middleware import BodySizeLimit, SecurityHeaders
+from brigades.web import openapi
+from brigades.web.middleware import BodySizeLimit, RejectNul, SecurityHeaders
 from brigades.web.templating import render
 from brigades.webhooks.fastpath import TwilioSmsWebhook
 
@@ -88,6 +90,27 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _framework_error(request: Request, exc: Exception) -> Response:
+    """No route, a wrong method, an unreadable body: the app's own Dutch error."""
+    assert isinstance(exc, StarletteHTTPException)
+    code, message = framework_error(exc.status_code)
+    headers = dict(exc.headers or {})
+    if _wants_json(request):
+        return JSONResponse(
+            {"code": code, "detail": message, "field": None},
+            status_code=exc.status_code,
+            headers=headers or None,
+        )
+    response = render(
+        request,
+        "error.html",
+        {"message": message, "status": exc.status_code},
+        status_code=exc.status_code,
+    )
+    response.headers.update(headers)
+    return response
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the application around one settings object and one database engine."""
     settings = settings or Settings()
@@ -119,13 +142,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _framework_error)
     # Innermost: the inbound SMS webhook is answered before FastAPI's routing, inside the
-    # body-size limit and the security headers.
+    # body-size limit and the security headers (RejectNul leaves webhooks to their own checks).
     app.add_middleware(TwilioSmsWebhook, settings=settings)
+    app.add_middleware(RejectNul)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=upload_limits(settings))
-    app.add_middleware(SecurityHeaders, hsts=settings.env is Environment.PRODUCTION)
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts_enabled)
     # Outermost: every answer (a 413 too) is counted, timed, logged and carries X-Request-ID.
     app.add_middleware(RequestObserver, metrics=app.state.http_metrics)
     app.mount("/static", StaticFiles(directory=str(routing.STATIC_DIR)), name="static")
     routing.include_routers(app, settings)
+    openapi.install(app)
     return app

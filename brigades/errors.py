@@ -120,6 +120,28 @@ class StorageFull(DomainError):
         )
 
 
+# What the framework itself refuses (no route, wrong method, an unreadable or too large body),
+# answered in the same body and language as a DomainError: status → (code, message).
+FRAMEWORK_ERRORS: dict[int, tuple[str, str]] = {
+    400: (
+        "unreadable_request",
+        "Het verzoek kon niet worden gelezen. Controleer de gegevens en probeer het opnieuw.",
+    ),
+    401: ("not_authenticated", "U bent niet ingelogd."),
+    403: ("forbidden", "Dat mag u niet doen."),
+    404: ("not_found", "Deze pagina bestaat niet (meer). Controleer het adres."),
+    405: ("method_not_allowed", "Dit adres kan dat verzoek niet verwerken."),
+    413: ("too_large", "Het verzoek is te groot."),
+    415: ("unsupported_media_type", "Dit soort gegevens wordt hier niet aangenomen."),
+}
+FRAMEWORK_FALLBACK = ("bad_request", "Het verzoek kon niet worden verwerkt.")
+
+
+def framework_error(status_code: int) -> tuple[str, str]:
+    """The code and Dutch message for an error the framework answers on its own."""
+    return FRAMEWORK_ERRORS.get(status_code, FRAMEWORK_FALLBACK)
+
+
 # SQLite result codes (primary, the low byte) that mean "not now" rather than "a bug".
 _SQLITE_UNAVAILABLE = {
     sqlite3.SQLITE_BUSY,

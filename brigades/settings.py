@@ -192,6 +192,9 @@ class Settings(BaseSettings):
     # /metrics (brigades.metrics): with a token, only `Authorization: Bearer <token>` is served;
     # without one, only loopback clients outside production (404 in production).
     metrics_token: SecretStr | None = None
+    # Strict-Transport-Security on every response; unset means on in production only. Off for a
+    # site that is not (yet) served over HTTPS on all its names, since browsers remember it.
+    hsts: bool | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -266,6 +269,11 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return LogFormat.JSON if self.env is Environment.PRODUCTION else LogFormat.TEXT
+
+    @property
+    def hsts_enabled(self) -> bool:
+        """Whether responses carry Strict-Transport-Security (ZB_HSTS, by default production)."""
+        return self.env is Environment.PRODUCTION if self.hsts is None else self.hsts
 
     @property
     def dev_tools_enabled(self) -> bool:

@@ -109,13 +109,24 @@ class Databases:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Soak tests run for half an hour: only when asked for by marker (``-m soak``).
-    soak_asked = "soak" in (config.getoption("markexpr", "") or "")
+    # Soak tests run for half an hour, the long API fuzz run for many minutes, the audit needs
+    # PyPI: only when asked for by marker (``-m soak``, ``-m fuzz``, ``-m audit``).
+    markexpr = config.getoption("markexpr", "") or ""
+    soak_asked = "soak" in markexpr
+    fuzz_asked = "fuzz" in markexpr
+    audit_asked = "audit" in markexpr
     skip_soak = pytest.mark.skip(reason="soak test: run with -m soak (length: ZB_SOAK_SECONDS)")
+    skip_fuzz = pytest.mark.skip(reason="long fuzz run: run with -m fuzz (ZB_FUZZ_EXAMPLES)")
+    skip_audit = pytest.mark.skip(reason="needs PyPI: run with -m audit (or make audit)")
     skip_pg = pytest.mark.skip(reason="runs on PostgreSQL only (ZB_TEST_DB=postgresql)")
     for item in items:
         if "soak" in item.keywords and not soak_asked:
             item.add_marker(skip_soak)
+        # By marker, not keyword: "audit" is also the name of a test package (tests/audit).
+        if item.get_closest_marker("fuzz") and not fuzz_asked:
+            item.add_marker(skip_fuzz)
+        if item.get_closest_marker("audit") and not audit_asked:
+            item.add_marker(skip_audit)
         if TEST_DB != "postgresql" and "postgres_only" in item.keywords:
             item.add_marker(skip_pg)
 

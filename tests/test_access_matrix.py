@@ -42,6 +42,7 @@ from brigades.accounts.models import Role, TokenKind
 from brigades.app import create_app
 from brigades.conversation.models import InboxItem
 from brigades.dispatch.models import AlertKind, DispatchAlert, MutualAid, RollCall
+from brigades.drills import report as drill_report
 from brigades.drills.models import Drill, DrillRun, DrillType
 from brigades.readiness.models import TrainingModule
 from notifications.models import InboundMessage
@@ -511,7 +512,14 @@ def _vr13_drill(session: Session) -> str:
 
 
 def _vr13_drill_run(session: Session) -> str:
-    run = DrillRun(drill_id=int(_vr13_drill(session)), created_at=clock.now(), report_json="{}")
+    # A real (empty) after-action report: a run never stores anything else.
+    incident = make_incident(session, vr_code="VR13")
+    built = drill_report.build(
+        session, incident_ids=[incident.id or 0], settings=make_settings("sqlite://"), title="VR13"
+    )
+    run = DrillRun(
+        drill_id=int(_vr13_drill(session)), created_at=clock.now(), report_json=built.to_json()
+    )
     session.add(run)
     session.commit()
     return str(run.id)

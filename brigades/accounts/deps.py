@@ -31,7 +31,7 @@ from brigades.accounts.models import ApiToken, Role, User, WebSession
 from brigades.accounts.scope import AccessScope, scope_for
 from brigades.deps import SessionDep, SettingsDep
 from brigades.errors import Forbidden
-from brigades.web import csrf
+from brigades.web import csrf, forms
 
 STAFF_COOKIE = "zb_staff"
 CSRF_HEADER = "x-csrf-token"
@@ -156,6 +156,7 @@ async def csrf_form(request: Request) -> FormData:
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     token = form.get(csrf.FIELD)
     csrf.verify(request, token if isinstance(token, str) else None)
+    forms.refuse_nul(form)
     return form
 
 

@@ -29,6 +29,7 @@ from brigades.accounts.web import (
 )
 from brigades.deps import ClientAddressDep, SessionDep, SettingsDep
 from brigades.errors import DomainError, ExpiredLink, InvalidCode, RateLimited
+from brigades.web import forms
 from brigades.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -42,8 +43,8 @@ PASSWORDS_DIFFER = "De twee wachtwoorden zijn niet gelijk."
 
 
 def field(form: FormData, name: str, limit: int = 1024) -> str:
-    """One text field of a posted form ("" when absent), cut to a sane length."""
-    value = form.get(name)
+    """One text field of a posted form ("" when absent), cut to a sane length; never repeated."""
+    value = forms.single(form, name)
     return value[:limit] if isinstance(value, str) else ""
 
 

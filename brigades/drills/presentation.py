@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from brigades.drills import charts
 from brigades.drills.report import CoverageRow, Report, summary_rows
 from brigades.web.templating import templates
+
+# Shared with the page (static/drillrapport.css): the standalone file inlines it.
+REPORT_CSS = Path(__file__).resolve().parent.parent / "web" / "static" / "drillrapport.css"
 
 WORST_AREAS = 12
 
@@ -53,7 +57,8 @@ def context(report: Report) -> dict[str, Any]:
 
 def standalone_html(report: Report) -> str:
     """The report as one self-contained HTML file (charts inline, prints as a PDF)."""
-    return templates.env.get_template("drills/standalone.html").render(context(report))
+    page = templates.env.get_template("drills/standalone.html")
+    return page.render(context(report), report_css=REPORT_CSS.read_text())
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from brigades.deps import SessionDep
 from brigades.incidents import service
 from brigades.incidents.models import Incident
 from brigades.volunteers.schemas import MAX_ID
-from brigades.web import csrf
+from brigades.web import csrf, forms
 
 IncidentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
@@ -52,6 +52,7 @@ async def csrf_upload_form(request: Request) -> FormData:
     form = await request.form(max_files=1, max_fields=MAX_UPLOAD_FORM_FIELDS)
     token = form.get(csrf.FIELD)
     csrf.verify(request, token if isinstance(token, str) else None)
+    forms.refuse_nul(form)
     return form
 
 

@@ -13,7 +13,7 @@ from brigades.deps import SessionDep, SettingsDep
 from brigades.security import SESSION_COOKIE
 from brigades.volunteers import access
 from brigades.volunteers.models import Volunteer
-from brigades.web import csrf
+from brigades.web import csrf, forms
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -48,6 +48,7 @@ async def checked_form(request: Request) -> FormData:
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     token = form.get(csrf.FIELD)
     csrf.verify(request, token if isinstance(token, str) else None)
+    forms.refuse_nul(form)
     return form
 
 

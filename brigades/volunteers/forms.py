@@ -27,6 +27,7 @@ from brigades.volunteers.phone import MALFORMED as PHONE_MALFORMED
 from brigades.volunteers.phone import display_mobile
 from brigades.volunteers.profile import Profile
 from brigades.volunteers.schemas import VolunteerSignUp, VolunteerUpdate
+from brigades.web import forms as web_forms
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -95,7 +96,7 @@ class ProfileForm:
         """Read posted fields (unknown fields ignored; values trimmed and capped)."""
 
         def one(name: str) -> str:
-            value = form.get(name)
+            value = web_forms.single(form, name)
             return value.strip()[:MAX_FIELD] if isinstance(value, str) else ""
 
         def many(name: str) -> list[str]:
