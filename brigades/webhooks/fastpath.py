@@ -19,6 +19,7 @@ It sits inside the security-header and body-size middleware, so those apply unch
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,6 +51,9 @@ _TWIML_START: Message = {
 _TWIML_BODY: Message = {"type": "http.response.body", "body": _TWIML}
 
 
+_ROUTE = SimpleNamespace(path=SMS_PATH)
+
+
 class TwilioSmsWebhook:
     """Serves ``POST /webhooks/twilio/sms`` when a Twilio auth token is configured."""
 
@@ -66,6 +70,8 @@ class TwilioSmsWebhook:
         ):
             await self.app(scope, receive, send)
             return
+        # Answered here in place of the route: metrics and the request log name its template.
+        scope["route"] = _ROUTE
         try:
             await self._serve(scope, receive)
         except DomainError as exc:
