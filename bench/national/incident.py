@@ -479,9 +479,12 @@ def _checks(
 
         filled = one("SELECT count(*) FROM care_task WHERE state = 'filled'")
         offers = one("SELECT count(*) FROM offer")
-        outbox = dict(
-            conn.execute(text("SELECT state, count(*) FROM outbox_message GROUP BY state")).all()
-        )
+        outbox = {
+            f"{provider}:{state}": int(n)
+            for provider, state, n in conn.execute(
+                text("SELECT provider, state, count(*) FROM outbox_message GROUP BY 1, 2")
+            )
+        }
         sent_ids = {
             int(r[0])
             for r in conn.execute(
@@ -501,7 +504,8 @@ def _checks(
             "JOIN assignment b ON b.volunteer_id = a.volunteer_id AND b.id > a.id "
             "JOIN care_task u ON u.id = b.task_id WHERE a.state <> 'cancelled' "
             "AND b.state <> 'cancelled' AND t.window_start < u.window_end "
-            "AND u.window_start < t.window_end"
+            "AND u.window_start < t.window_end "
+            "AND NOT (a.finished_at IS NOT NULL AND a.finished_at <= b.assigned_at)"
         )
         recorded = {
             r[0]: r[1]
@@ -511,23 +515,28 @@ def _checks(
     engine.dispose()
     received = [m.outbox_id for m in fake.accepted() if m.outbox_id is not None]
     twice = len(received) - len(set(received))
-    not_terminal = sum(n for state, n in outbox.items() if state not in TERMINAL)
+    # Lost: sent to Twilio by our account of it but never received there, or left uncertain.
+    # Still waiting (queued when the run stopped, e.g. the surge's verification codes behind
+    # the incident's offers) is reported apart: it is not lost, it goes out later.
+    uncertain = sum(n for key, n in outbox.items() if key.endswith(":uncertain"))
+    waiting = sum(
+        n for key, n in outbox.items() if key.split(":")[1] not in (*TERMINAL, "uncertain")
+    )
     replies_lost = sum(1 for sid in repliers.acknowledged if sid not in recorded)
-    replies_unhandled = sum(1 for sid in repliers.acknowledged if recorded.get(sid) is None)
-    messages_lost = len(sent_ids - set(received)) + not_terminal
+    replies_waiting = sum(1 for sid in repliers.acknowledged if recorded.get(sid) is None)
+    messages_lost = len(sent_ids - set(received)) + uncertain
     checks = {
         "messages_lost": messages_lost,
+        "messages_still_queued": waiting,
         "messages_received_twice": twice,
         "suspected_duplicates": suspected,
         "replies_lost": replies_lost,
-        "replies_unhandled": replies_unhandled,
+        "replies_recorded_not_yet_handled": replies_waiting,
         "tasks_over_booked": over_booked,
         "volunteers_double_booked": double_booked,
         "outbox_states": outbox,
     }
-    checks["all_ok"] = not (
-        messages_lost or twice or replies_lost or replies_unhandled or over_booked or double_booked
-    )
+    checks["all_ok"] = not (messages_lost or twice or replies_lost or over_booked or double_booked)
     result["filled"] = filled
     result["messages_per_filled_task"] = round(len(fake.accepted()) / filled, 2) if filled else None
     result["offers_per_filled_task"] = round(offers / filled, 2) if filled else None
