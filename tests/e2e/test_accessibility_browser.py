@@ -181,7 +181,9 @@ SEEDED_FORMS = {
 }
 # Where the visit ends when it is not the path asked for.
 LANDS_ON = {"/l/{token}": "/mijn"}
-NOT_PAGES = re.compile(r"^/(api|static|docs)(/|$)|^/(healthz|readyz)$|\.(csv|json|geojson)$")
+NOT_PAGES = re.compile(
+    r"^/(api|static|docs)(/|$)|^/(healthz|readyz|metrics)$|\.(csv|json|geojson)$"
+)
 
 
 def page_routes() -> list[str]:
