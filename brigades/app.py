@@ -16,7 +16,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from brigades import routing
 from brigades.db import make_engine
-from brigades.errors import DomainError, framework_error, from_database_error
+from brigades.errors import (
+    DomainError,
+    framework_error,
+    from_database_error,
+    log_database_error,
+)
 from brigades.metrics.http import HttpMetrics
 from brigades.metrics.middleware import RequestObserver
 from brigades.ratelimit.local import LocalRateLimiter
@@ -59,15 +64,7 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     mapped = from_database_error(exc)
     if mapped is None:
         raise exc  # a bug: the server error handler logs it and answers 500
-    # The type and SQLSTATE only: the message carries the statement's parameters.
-    orig = getattr(exc, "orig", None)
-    log.error(
-        "database error %s (%s, sqlstate %s) answered %s",
-        type(exc).__name__,
-        type(orig).__name__ if orig is not None else "-",
-        getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorcode", None),
-        mapped.status_code,
-    )
+    log_database_error(log, exc, mapped.status_code)
     return await _domain_error(request, mapped)
 
 

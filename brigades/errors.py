@@ -5,6 +5,7 @@ Messages are written for the person who sees them (Dutch); ``code`` is for machi
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import ClassVar
 
@@ -190,3 +191,16 @@ def from_database_error(error: BaseException) -> DomainError | None:
         if sqlstate.startswith(_PG_UNAVAILABLE_CLASSES) or sqlstate in _PG_UNAVAILABLE_CODES:
             return DatabaseUnavailable()
     return None
+
+
+def log_database_error(logger: logging.Logger, exc: Exception, status_code: int) -> None:
+    """Log a database error answered with ``status_code``: the type and SQLSTATE only (the
+    message carries the statement's parameters, personal data among them)."""
+    orig = getattr(exc, "orig", None)
+    logger.error(
+        "database error %s (%s, sqlstate %s) answered %s",
+        type(exc).__name__,
+        type(orig).__name__ if orig is not None else "-",
+        getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorcode", None),
+        status_code,
+    )

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from brigades import clock
-from brigades.errors import DomainError, Forbidden, from_database_error
+from brigades.errors import DomainError, Forbidden, from_database_error, log_database_error
 from brigades.settings import Settings
 from brigades.webhooks import service
 from brigades.webhooks.deps import MAX_FORM_FIELDS
@@ -81,15 +81,7 @@ class TwilioSmsWebhook:
             mapped = from_database_error(exc)
             if mapped is None:
                 raise  # a bug: the server error handler logs it and answers 500
-            orig = getattr(exc, "orig", None)
-            # As brigades.app logs it: the type and SQLSTATE only, never the parameters.
-            log.error(
-                "database error %s (%s, sqlstate %s) answered %s",
-                type(exc).__name__,
-                type(orig).__name__ if orig is not None else "-",
-                getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorcode", None),
-                mapped.status_code,
-            )
+            log_database_error(log, exc, mapped.status_code)
             await _error(mapped, scope, receive, send)
             return
         # Copies: a middleware further out may add to the headers of the message it is sent.
