@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -108,14 +109,27 @@ async def _framework_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """Build the application around one settings object and one database engine."""
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, freeze_gc: bool = False
+) -> FastAPI:
+    """Build the application around one settings object and one database engine.
+
+    ``freeze_gc``: at startup, move every object built so far out of the garbage collector's
+    reach (for a process that serves this one app until it exits; see :func:`served_app`).
+    """
     settings = settings or Settings()
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = routing.start_background_worker(settings, engine)
+        if freeze_gc:
+            # Everything built so far (routes, models, templates: some 250,000 objects) lives
+            # as long as the process. Left in the collector's oldest generation, every full
+            # collection walked it again: a 120-140 ms pause every few seconds under load, the
+            # webhook's whole p99. Frozen, a full collection scans only what requests created.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -152,3 +166,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     routing.include_routers(app, settings)
     openapi.install(app)
     return app
+
+
+def served_app() -> FastAPI:
+    """The app as ``zorgbrigade serve`` runs it in each server process (uvicorn's factory)."""
+    return create_app(freeze_gc=True)

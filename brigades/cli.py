@@ -36,7 +36,7 @@ def serve(
     logs.configure(settings)
     typer.echo(f"Zorgbrigade draait op http://{host}:{port}/  (ZB_ENV={settings.env.value})")
     uvicorn.run(
-        "brigades.app:create_app",
+        "brigades.app:served_app",
         factory=True,
         host=host,
         port=port,

@@ -22,7 +22,7 @@ class MinimalIn(BaseModel):
 
 def create_bench_app() -> FastAPI:
     """The production app with the baseline route added."""
-    app = create_app()
+    app = create_app(freeze_gc=True)  # as `zorgbrigade serve` runs it
 
     @app.post("/bench/minimal-insert", status_code=201, include_in_schema=False)
     def minimal_insert(body: MinimalIn, session: SessionDep) -> dict[str, str]:

@@ -542,7 +542,7 @@ def inbound(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     hook = base + "/webhooks/twilio/sms"
     auth_token = secrets.token_hex(16)
     account_sid = "AC" + secrets.token_hex(16)
-    bodies = max(20_000, 4000 * args.duration)
+    bodies = max(20_000, 8000 * args.duration)
     say(f"inbound: signing {bodies:,} + warm-up webhook bodies")
     sign = partial(
         signed_bodies, url=hook, auth_token=auth_token, account_sid=account_sid, phones=phones

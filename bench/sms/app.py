@@ -16,7 +16,7 @@ from brigades.webhooks.routes import EMPTY_TWIML
 
 def create_bench_app() -> FastAPI:
     """The production app with the unsigned no-op baseline route added."""
-    app = create_app()
+    app = create_app(freeze_gc=True)  # as `zorgbrigade serve` runs it
 
     @app.post("/bench/noop", include_in_schema=False)
     async def noop(request: Request) -> Response:
