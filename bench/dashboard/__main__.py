@@ -560,7 +560,7 @@ def main() -> None:
             "ZB_SECRET_KEY": "bench-dashboard-secret-key-0123456789abcdef",
             "ZB_PUBLIC_URL": f"http://127.0.0.1:{port}",
         }
-        with server("brigades.app:create_app", env, port=port):
+        with server("brigades.app:served_app", env, port=port):
             found = measure(f"http://127.0.0.1:{port}", scene, args.runs)
     result = {
         "machine": machine(),

@@ -8,7 +8,7 @@ On a fresh PostgreSQL database (migrated through ``brigades.migrate``):
 1. Seed ``--volunteers`` synthetic volunteers over all 25 veiligheidsregio's, split by inhabitants
    (``brigades.drills.population.split_by_inhabitants``), each region through the demo generator
    (multi-row inserts, ``synthetic=True``). Timed.
-2. Sign-up surge: the production app (``brigades.app:create_app``, uvicorn with ``--api-workers``
+2. Sign-up surge: the production app (``brigades.app:served_app`` as `zorgbrigade serve` runs it, uvicorn with ``--api-workers``
    processes; 2 on the 2-core reference machine) under wrk with ``bench/signup/signup.lua`` for
    ``--surge-seconds``; ``GET /healthz`` on the same server in the same run is the baseline.
    Checked afterwards: every 202 has a volunteer row, no number twice.
@@ -245,7 +245,7 @@ def surge(url: str, args: argparse.Namespace, rss: RssSampler) -> dict[str, Any]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with server(
-        "brigades.app:create_app", api_env(url, base), port=port, workers=args.api_workers
+        "brigades.app:served_app", api_env(url, base), port=port, workers=args.api_workers
     ) as proc:
         rss.watch("api", proc.pid)
         say(f"surge: GET /healthz baseline ({args.baseline_seconds} s)")

@@ -297,7 +297,7 @@ def run(
             "ZB_SMS_RATE_BURST": str(SMS_RATE_PER_SECOND),
         }
         with (
-            server("brigades.app:create_app", env, port=port, workers=args.api_workers) as api,
+            server("brigades.app:served_app", env, port=port, workers=args.api_workers) as api,
             Repliers(fake, base) as repliers,
         ):
             rss.watch("api", api.pid)

@@ -66,7 +66,7 @@ def run_one(database_url: str, label: str, rows: int) -> dict[str, object]:
     }
     data = csv_bytes(rows)
     auth = {"Authorization": f"Bearer {token}"}
-    with server("brigades.app:create_app", env, port=port):
+    with server("brigades.app:served_app", env, port=port):
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=120, headers=auth) as client:
             incident = client.post("/api/v1/incidents", json={"name": "Bench", "vr_code": "VR09"})

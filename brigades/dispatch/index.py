@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -321,6 +321,10 @@ def build(
     skill_bits = {code: i for i, (code, _) in enumerate(skills)}
     min_evidence = {code: EvidenceKind(kind) for code, kind in skills}
 
+    # Every table is read in partitions of STREAM_ROWS (a server-side cursor on PostgreSQL)
+    # straight into arrays: at a million volunteers, holding the rows as Python tuples (people,
+    # three million claims, three million windows) cost gigabytes that the allocator kept.
+    people = _PeopleColumns()
     stmt = sa_select(
         col(Volunteer.id),
         col(Volunteer.lat),
@@ -328,7 +332,7 @@ def build(
         col(Volunteer.max_distance_km),
         col(Volunteer.vetting_level),
         col(Volunteer.vr_code),
-        col(Volunteer.phone),
+        col(Volunteer.phone).is_not(None),
         col(Volunteer.sms_opted_out),
         col(Volunteer.preferred_channel),
     ).where(
@@ -343,83 +347,61 @@ def build(
             & (col(Volunteer.paused_until) <= now),
         ),
     )
-    people = session.execute(stmt).all()
-    n = len(people)
-    ids = np.fromiter((p[0] for p in people), dtype=np.int64, count=n)
-    row_of = {int(v): i for i, v in enumerate(ids.tolist())}
-    region_codes = sorted({p[5] for p in people if p[5]})
-    regions = {code: i for i, code in enumerate(region_codes)}
+    for part in _partitions(session, stmt.order_by(col(Volunteer.id))):
+        people.add(part)
+    ids, regions, region = people.finish()
+    n = ids.size
 
-    # A million volunteers have some three million claims and windows: per row only a lookup
-    # and an append in Python, the bit arithmetic in numpy (``bitwise_or.at``), and the rules
-    # evaluated once per distinct case rather than once per row.
+    # Some three million claims and windows: per row a lookup in Python, the bit arithmetic in
+    # numpy (``bitwise_or.at``), the rules evaluated once per distinct case rather than per row.
     skill_mask = np.zeros(n, dtype=np.uint64)
-    claims = session.execute(
-        sa_select(
-            col(VolunteerSkill.volunteer_id),
-            col(VolunteerSkill.skill_code),
-            col(VolunteerSkill.evidence_kind),
-            col(VolunteerSkill.verified_at),
-            col(VolunteerSkill.evidence_expires_at),
+    claims = sa_select(
+        col(VolunteerSkill.volunteer_id),
+        col(VolunteerSkill.skill_code),
+        col(VolunteerSkill.evidence_kind),
+        col(VolunteerSkill.verified_at).is_not(None),
+    ).where(
+        or_(
+            col(VolunteerSkill.evidence_expires_at).is_(None),
+            col(VolunteerSkill.evidence_expires_at) > now,
         )
-    ).all()
-    counts: dict[tuple[str, str, bool], bool] = {}
-    claim_rows: list[int] = []
-    claim_bits: list[int] = []
-    for volunteer_id, code, kind, verified_at, expires_at in claims:
-        row = row_of.get(volunteer_id)
-        if row is None or code not in skill_bits:
-            continue
-        if expires_at is not None and clock.as_utc(expires_at) <= now:
-            continue
-        key = (code, kind, verified_at is not None)
-        counted = counts.get(key)
-        if counted is None:
-            counted = counts[key] = skill_counts(
-                min_evidence=min_evidence[code],
-                evidence_kind=EvidenceKind(kind),
-                verified_at=now if verified_at is not None else None,
-                expires_at=None,
-                now=now,
-            )
-        if counted:
-            claim_rows.append(row)
-            claim_bits.append(1 << skill_bits[code])
-    if claim_rows:
-        np.bitwise_or.at(
-            skill_mask, np.array(claim_rows, dtype=np.int64), np.array(claim_bits, dtype=np.uint64)
-        )
+    )
+    bit_of: dict[tuple[str, str, bool], int] = {}
+    for part in _partitions(session, claims):
+        volunteer_ids, codes, kinds, verified = zip(*part, strict=True)
+        bits: list[int] = []
+        for key in zip(codes, kinds, verified, strict=True):
+            bit = bit_of.get(key)
+            if bit is None:
+                bit = bit_of[key] = _claim_bit(key, skill_bits, min_evidence, now)
+            bits.append(bit)
+        rows_at, found = _rows_of(ids, volunteer_ids)
+        bits_array = np.array(bits, dtype=np.uint64)[found]
+        counted = bits_array != 0
+        np.bitwise_or.at(skill_mask, rows_at[counted], bits_array[counted])
 
     availability = np.zeros((n, WORDS), dtype=np.uint64)
-    windows = session.exec(
-        select(
-            AvailabilityWindow.volunteer_id,
-            AvailabilityWindow.weekday,
-            AvailabilityWindow.start_minute,
-            AvailabilityWindow.end_minute,
-        )
-    ).all()
-    words_of: dict[tuple[int, int, int], int] = {}
-    distinct: list[tuple[int, int, int]] = []
-    window_rows: list[int] = []
-    window_kinds: list[int] = []
-    for volunteer_id, weekday, first, last in windows:
-        row = row_of.get(volunteer_id)
-        if row is None:
-            continue
-        shape = (weekday, first, last)
-        kind = words_of.get(shape)
-        if kind is None:
-            kind = words_of[shape] = len(distinct)
-            distinct.append(hour_words(window_hours(weekday, first, last)))
-        window_rows.append(row)
-        window_kinds.append(kind)
-    if window_rows:
-        table = np.array(distinct, dtype=np.uint64).reshape(-1, WORDS)
-        rows_array = np.array(window_rows, dtype=np.int64)
-        kinds_array = np.array(window_kinds, dtype=np.int64)
+    windows = sa_select(
+        col(AvailabilityWindow.volunteer_id),
+        col(AvailabilityWindow.weekday),
+        col(AvailabilityWindow.start_minute),
+        col(AvailabilityWindow.end_minute),
+    )
+    shape_words: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+    for part in _partitions(session, windows):
+        columns = np.array(part, dtype=np.int64).reshape(-1, 4)
+        rows_at, found = _rows_of(ids, columns[:, 0])
+        shapes, shape_of = np.unique(columns[found, 1:], axis=0, return_inverse=True)
+        table = np.array(
+            [
+                shape_words.setdefault(key, hour_words(window_hours(*key)))
+                for key in ((int(d), int(a), int(b)) for d, a, b in shapes.tolist())
+            ],
+            dtype=np.uint64,
+        ).reshape(-1, WORDS)
+        shape_of = shape_of.reshape(-1)
         for w in range(WORDS):
-            np.bitwise_or.at(availability[:, w], rows_array, table[kinds_array, w])
+            np.bitwise_or.at(availability[:, w], rows_at, table[shape_of, w])
 
     load = np.zeros(n, dtype=np.float64)
     load_since = now - timedelta(days=LOAD_DAYS)
@@ -434,41 +416,34 @@ def build(
         .where(col(Offer.created_at) >= min(load_since, rel_since))
         .group_by(col(Offer.volunteer_id))
     )
-    offer_stats = session.exec(_scoped(offer_query, col(Offer.task_id), scope)).all()
     reliability = np.full(n, RELIABILITY_PRIOR, dtype=np.float64)
-    for volunteer_id, recent, answered, answerable in offer_stats:
-        row = row_of.get(volunteer_id)
-        if row is None:
-            continue
-        load[row] += int(recent or 0)
-        if answerable:
-            reliability[row] = int(answered or 0) / int(answerable)
+    for part in _partitions(session, _scoped(offer_query, col(Offer.task_id), scope)):
+        stats = np.array(part, dtype=np.float64).reshape(-1, 4)
+        rows_at, found = _rows_of(ids, stats[:, 0].astype(np.int64))
+        recent, answered, answerable = stats[found, 1], stats[found, 2], stats[found, 3]
+        np.add.at(load, rows_at, recent)
+        some = answerable > 0
+        reliability[rows_at[some]] = answered[some] / answerable[some]
     assignment_query = (
         select(Assignment.volunteer_id, func.count())
         .where(col(Assignment.assigned_at) >= load_since)
         .group_by(col(Assignment.volunteer_id))
     )
-    assignment_counts = session.exec(
-        _scoped(assignment_query, col(Assignment.task_id), scope)
-    ).all()
-    for volunteer_id, count in assignment_counts:
-        row = row_of.get(volunteer_id)
-        if row is not None:
-            load[row] += int(count)
+    for part in _partitions(session, _scoped(assignment_query, col(Assignment.task_id), scope)):
+        counts = np.array(part, dtype=np.int64).reshape(-1, 2)
+        rows_at, found = _rows_of(ids, counts[:, 0])
+        np.add.at(load, rows_at, counts[found, 1])
 
     rows = VolunteerRows.build(
         ids=ids,
-        lats=[p[1] for p in people],
-        lons=[p[2] for p in people],
-        max_distance_km=[p[3] for p in people],
-        vetting_level=[p[4] for p in people],
+        lats=people.column("lat"),
+        lons=people.column("lon"),
+        max_distance_km=people.column("max_distance_km"),
+        vetting_level=people.column("vetting_level"),
         skills=skill_mask,
         availability=availability,
-        region=[regions.get(p[5], -1) if p[5] else -1 for p in people],
-        reachable=[
-            p[6] is not None and (not p[7] or PreferredChannel(p[8]) is PreferredChannel.WEB)
-            for p in people
-        ],
+        region=region,
+        reachable=people.column("reachable"),
         recent_load=load,
         reliability=reliability,
     )
@@ -487,6 +462,106 @@ def build(
         built_monotonic=time.monotonic(),
         built_at=now,
     )
+
+
+STREAM_ROWS = 50_000
+
+
+def _partitions(session: Session, stmt: Any) -> Iterator[Sequence[Any]]:
+    """The rows of ``stmt`` in lists of at most :data:`STREAM_ROWS` (streamed, not all held)."""
+    result = session.execute(stmt.execution_options(yield_per=STREAM_ROWS))
+    for part in result.partitions():
+        if part:
+            yield part
+
+
+def _rows_of(ids: np.ndarray, volunteer_ids: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Index rows of ``volunteer_ids`` in the sorted ``ids``, and which of them are there."""
+    wanted = np.asarray(volunteer_ids, dtype=np.int64).reshape(-1)
+    if not ids.size:
+        return np.zeros(0, dtype=np.int64), np.zeros(wanted.size, dtype=np.bool_)
+    at = np.minimum(np.searchsorted(ids, wanted), ids.size - 1)
+    found = ids[at] == wanted
+    return at[found], found
+
+
+def _claim_bit(
+    key: tuple[str, str, bool],
+    skill_bits: dict[str, int],
+    min_evidence: dict[str, EvidenceKind],
+    now: datetime,
+) -> int:
+    """The skill bit an unexpired claim (code, evidence kind, verified) sets; 0 if none."""
+    code, kind, verified = key
+    if code not in skill_bits:
+        return 0
+    counted = skill_counts(
+        min_evidence=min_evidence[code],
+        evidence_kind=EvidenceKind(kind),
+        verified_at=now if verified else None,
+        expires_at=None,
+        now=now,
+    )
+    return 1 << skill_bits[code] if counted else 0
+
+
+class _PeopleColumns:
+    """The dispatchable volunteers' columns, filled partition by partition."""
+
+    NAMES = ("lat", "lon", "max_distance_km", "vetting_level", "reachable")
+
+    def __init__(self) -> None:
+        self._ids: list[np.ndarray] = []
+        self._columns: dict[str, list[np.ndarray]] = {name: [] for name in self.NAMES}
+        self._region_codes: dict[str, int] = {}
+        self._regions: list[np.ndarray] = []
+        self._done: dict[str, np.ndarray] = {}
+
+    def add(self, part: Sequence[Any]) -> None:
+        """One partition of (id, lat, lon, max km, level, vr, has phone, opted out, channel)."""
+        ids, lats, lons, km, level, vr, phone, opted_out, channel = zip(*part, strict=True)
+        self._ids.append(np.array(ids, dtype=np.int64))
+        self._columns["lat"].append(np.array(lats, dtype=np.float64))
+        self._columns["lon"].append(np.array(lons, dtype=np.float64))
+        self._columns["max_distance_km"].append(np.array(km, dtype=np.float64))
+        self._columns["vetting_level"].append(np.array(level, dtype=np.int8))
+        self._columns["reachable"].append(
+            np.array(
+                [
+                    bool(has) and (not out or PreferredChannel(ch) is PreferredChannel.WEB)
+                    for has, out, ch in zip(phone, opted_out, channel, strict=True)
+                ],
+                dtype=np.bool_,
+            )
+        )
+        codes = self._region_codes
+        self._regions.append(
+            np.array([codes.setdefault(c, len(codes)) if c else -1 for c in vr], dtype=np.int16)
+        )
+
+    def finish(self) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
+        """Sorted ids, region code → number (in code order), and each volunteer's number."""
+        ids = _joined(self._ids, np.int64)
+        if ids.size > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+            raise RuntimeError("volunteers must be read in id order")
+        for name, parts in self._columns.items():
+            self._done[name] = _joined(parts, parts[0].dtype if parts else np.float64)
+        first_seen = _joined(self._regions, np.int16)
+        ordered = sorted(self._region_codes)
+        regions = {code: i for i, code in enumerate(ordered)}
+        renumber = np.array([regions[c] for c in self._region_codes], dtype=np.int16)
+        region = np.where(first_seen >= 0, renumber[np.maximum(first_seen, 0)], -1)
+        if not ordered:
+            region = np.full(ids.size, -1, dtype=np.int16)
+        return ids, regions, region.astype(np.int16)
+
+    def column(self, name: str) -> np.ndarray:
+        """A finished column (after :meth:`finish`)."""
+        return self._done[name]
+
+
+def _joined(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
 def _scoped(stmt: Any, task_id_column: Any, scope: CapScope) -> Any:
