@@ -13,6 +13,7 @@ from sqlmodel import Session
 from brigades.errors import DomainError
 from brigades.ratelimit.local import ClientRef, LocalRateLimiter
 from brigades.settings import Settings
+from brigades.web.groupcommit import GroupCommit, group_commit_of
 
 T = TypeVar("T")
 
@@ -92,12 +93,25 @@ class Transaction:
     for a DomainError that says so, rolled back on any other error.
     """
 
-    def __init__(self, new_session: Callable[[], Session], *, close: bool = True) -> None:
+    def __init__(
+        self,
+        new_session: Callable[[], Session],
+        *,
+        close: bool = True,
+        group: GroupCommit | None = None,
+    ) -> None:
         self._new_session = new_session
         self._close = close  # False for a session owned by someone else (a test's)
+        self._group = group
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        """``work(session)`` in a worker thread, then the commit; its result."""
+        """``work(session)`` in a worker thread, then the commit; its result.
+
+        With a :class:`~brigades.web.groupcommit.GroupCommit`, the work shares its thread hop
+        and COMMIT with the concurrent requests' (in its own SAVEPOINT, same rules).
+        """
+        if self._group is not None:
+            return await self._group.run(work)
         return await anyio.to_thread.run_sync(self._run, work)
 
     def _run(self, work: Callable[[Session], T]) -> T:
@@ -125,9 +139,11 @@ class Transaction:
 
 
 async def get_transaction(request: Request) -> Transaction:
-    """A runner for the request's one transaction (see :class:`Transaction`)."""
+    """A runner for the request's one transaction (see :class:`Transaction`), grouped."""
     engine = get_engine(request)
-    return Transaction(lambda: Session(engine, expire_on_commit=False))
+    return Transaction(
+        lambda: Session(engine, expire_on_commit=False), group=group_commit_of(request.app)
+    )
 
 
 # The dependencies below are coroutines although they do no I/O: FastAPI runs a plain ``def``

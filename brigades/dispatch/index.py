@@ -469,10 +469,11 @@ STREAM_ROWS = 50_000
 
 def _partitions(session: Session, stmt: Any) -> Iterator[Sequence[Any]]:
     """The rows of ``stmt`` in lists of at most :data:`STREAM_ROWS` (streamed, not all held)."""
-    result = session.execute(stmt.execution_options(yield_per=STREAM_ROWS))
+    # Core, not the ORM's loading; plain tuples (numpy probes a Row's attributes one by one).
+    result = session.connection().execute(stmt, execution_options={"yield_per": STREAM_ROWS})
     for part in result.partitions():
         if part:
-            yield part
+            yield [tuple(row) for row in part]
 
 
 def _rows_of(ids: np.ndarray, volunteer_ids: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import Session
 
 from brigades import clock as clock_module
@@ -14,6 +15,14 @@ from brigades.tasks.models import CareTask, Offer, OfferState
 from brigades.volunteers.models import PreferredChannel, VolunteerStatus
 from tests.dispatch.factories import incident, ready_volunteer
 from tests.tasks.factories import draft, make_task
+
+
+@pytest.fixture(autouse=True, params=["one partition", "a row per partition"])
+def partitions(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test with the tables read at once and row by row (the build streams them)."""
+    if request.param == "a row per partition":
+        monkeypatch.setattr(index, "STREAM_ROWS", 1)
+    index.invalidate()
 
 
 def found(
