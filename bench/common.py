@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from brigades import clock, migrate
 from brigades.accounts import tokens
@@ -327,3 +327,16 @@ def coordinator_token(database_url: str, region: str = "VR09") -> str:
         )
     engine.dispose()
     return token
+
+
+def db_backend_pids(engine: Engine) -> list[int]:
+    """PostgreSQL backends serving the engine's database (other than the asking connection)."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+        )

@@ -8,9 +8,10 @@ On a fresh PostgreSQL database (migrated through ``brigades.migrate``):
 1. Seed ``--volunteers`` synthetic volunteers over all 25 veiligheidsregio's, split by inhabitants
    (``brigades.drills.population.split_by_inhabitants``), each region through the demo generator
    (multi-row inserts, ``synthetic=True``). Timed.
-2. Sign-up surge: the production app (``brigades.app:served_app`` as `zorgbrigade serve` runs it, uvicorn with ``--api-workers``
-   processes; 2 on the 2-core reference machine) under wrk with ``bench/signup/signup.lua`` for
-   ``--surge-seconds``; ``GET /healthz`` on the same server in the same run is the baseline.
+2. Sign-up surge: the production app (``brigades.app:served_app``, as ``zorgbrigade serve`` runs
+   it: uvicorn with ``--api-workers`` processes; 2 on the 2-core reference machine) under wrk
+   with ``bench/signup/signup.lua`` for ``--surge-seconds``; ``GET /healthz`` on the same server
+   in the same run is the baseline.
    Checked afterwards: every 202 has a volunteer row, no number twice.
 3. Code-zwart incident in ``--region``: ``--tasks`` tasks dispatched by two worker processes over
    the fake Twilio with faults and simulated replies; see :mod:`bench.national.incident`.

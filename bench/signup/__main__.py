@@ -30,9 +30,11 @@ import httpx
 from sqlalchemy import text
 
 from bench.common import (
+    db_backend_pids,
     machine,
     postgres_database,
     print_table,
+    process_tree,
     run_wrk,
     server,
     write_result,
@@ -44,6 +46,7 @@ from bench.common import (
 from bench.common import (
     signup_postcodes as _postcodes,
 )
+from bench.sms.profiling import CpuMeter
 from brigades import clock, migrate
 from brigades.db import make_engine, session_scope
 from brigades.demo.service import seed_region
@@ -244,12 +247,22 @@ def main() -> None:
                 base + "/bench/minimal-insert", script=wrk_script(HERE / "minimal.lua"), **common
             )
             print("sign-up: POST /api/v1/volunteers", flush=True)
+            meter_engine = make_engine(url, pool_size=1)
+            meter = CpuMeter(
+                lambda: {
+                    "server": process_tree(proc.pid),
+                    "postgres": db_backend_pids(meter_engine),
+                }
+            )
+            meter.start()
             real = run_wrk(
                 base + "/api/v1/volunteers",
                 script=signup,
                 **common,
                 script_args=[str(template), str(postcodes), "1"],
             )
+            result["cpu"] = meter.stop(real.seconds, real.requests)
+            meter_engine.dispose()
             profile_text = None
             if args.profile:
                 print("profiling a further sign-up run with py-spy…", flush=True)

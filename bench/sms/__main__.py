@@ -50,6 +50,7 @@ from sqlalchemy import Engine, insert, text
 from bench.common import (
     LATENCY_LUA,
     WrkResult,
+    db_backend_pids,
     machine,
     postgres_database,
     print_table,
@@ -156,19 +157,6 @@ def _wrk_dict(r: WrkResult) -> dict[str, object]:
         "socket_errors": r.socket_errors,
         "status": r.extra.get("status"),
     }
-
-
-def _db_pids(engine: Engine) -> list[int]:
-    """PostgreSQL backends serving the benchmark database (other than this connection)."""
-    with engine.connect() as conn:
-        return list(
-            conn.execute(
-                text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid()"
-                )
-            ).scalars()
-        )
 
 
 # -- outbound -------------------------------------------------------------------------------
@@ -336,7 +324,7 @@ def outbound(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             lambda: {
                 "workers": [p.proc.pid for p in procs],
                 "fake": [bench_pid],
-                "postgres": _db_pids(engine),
+                "postgres": db_backend_pids(engine),
             }
         )
         meter.start()
@@ -602,7 +590,9 @@ def inbound(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             base + "/bench/noop", script=inbound_lua, **common, script_args=[str(run_file), "1"]
         )
         say(f"inbound: POST /webhooks/twilio/sms, signed ({args.duration} s)")
-        meter = profiling.CpuMeter(lambda: {"server": [proc.pid], "postgres": _db_pids(engine)})
+        meter = profiling.CpuMeter(
+            lambda: {"server": [proc.pid], "postgres": db_backend_pids(engine)}
+        )
         meter.start()
         load_before = loadavg()
         real = run_wrk(hook, script=inbound_lua, **common, script_args=[str(run_file), "1"])
