@@ -247,6 +247,30 @@ def busy_volunteers(
     return set(session.exec(stmt).all())
 
 
+def live_windows(
+    session: Session, *, start: datetime, end: datetime, scope: CapScope = CapScope.ALL
+) -> list[tuple[int, int, datetime, datetime]]:
+    """(volunteer, task, window start, window end) of the live assignments in ``scope`` whose
+    task window overlaps ``start``–``end``: :func:`busy_volunteers` for many tasks at once."""
+    stmt = (
+        select(Assignment.volunteer_id, CareTask.id, CareTask.window_start, CareTask.window_end)
+        .join(CareTask, col(CareTask.id) == col(Assignment.task_id))
+        .where(
+            col(Assignment.state).in_(LIVE_ASSIGNMENT_STATES),
+            col(CareTask.window_start) < end,
+            col(CareTask.window_end) > start,
+        )
+    )
+    if scope is not CapScope.ALL:
+        stmt = stmt.join(Incident, col(Incident.id) == col(CareTask.incident_id)).where(
+            scope_condition(scope)
+        )
+    return [
+        (volunteer_id, task_id or 0, clock.as_utc(window_start), clock.as_utc(window_end))
+        for volunteer_id, task_id, window_start, window_end in session.exec(stmt).all()
+    ]
+
+
 def over_caps(
     session: Session,
     *,

@@ -36,7 +36,7 @@ from brigades.conversation import outbound
 from brigades.conversation import service as questions
 from brigades.conversation.models import QuestionKind
 from brigades.dispatch import eligibility, index, messages, repository, texts
-from brigades.dispatch.models import AlertKind, DispatchAlert, TaskDispatch
+from brigades.dispatch.models import AlertKind, DispatchAlert, MutualAid, TaskDispatch
 from brigades.incidents import levels
 from brigades.incidents.models import Incident, IncidentKind, IncidentState
 from brigades.settings import Settings
@@ -154,6 +154,101 @@ def allowed_regions(
     return regions
 
 
+class _Batch:
+    """What the waves of one transaction share (:func:`run_waves`), read once instead of per task.
+
+    Each fact is what a wave on its own would read at its start, kept true for the writes of
+    the batch itself: the only one that a wave changes for the next is who reached today's
+    offer cap, so each wave's offers are counted again (:meth:`offered`). Live assignments,
+    roll-call answers, approved aid and the task types do not change by a wave.
+    """
+
+    def __init__(
+        self, session: Session, *, tasks: Sequence[CareTask], settings: Settings, now: datetime
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.now = now
+        ids = [t.id for t in tasks if t.id is not None]
+        self.dispatch = {
+            row.task_id: row
+            for row in session.exec(
+                select(TaskDispatch).where(col(TaskDispatch.task_id).in_(ids))
+            ).all()
+        }
+        self.live = repository.live_assignment_counts(session, ids)
+        self.pending = repository.pending_offer_counts(session, ids)
+        self.offered = repository.offered_volunteers(session, ids)
+        self._tasks = list(tasks)
+        self._incidents: dict[int, _IncidentFacts] = {}
+        self._needs: dict[str, eligibility.TaskNeeds] = {}
+
+    def incident(self, incident: Incident, level: levels.DispatchSettings) -> _IncidentFacts:
+        assert incident.id is not None
+        facts = self._incidents.get(incident.id)
+        if facts is None:
+            caps = eligibility.caps_for(
+                self.settings,
+                level.offers_per_volunteer_per_day,
+                eligibility.cap_scope(self.session, incident),
+            )
+            boost, said_no = repository.roll_call_answers(
+                self.session, incident_id=incident.id, now=self.now
+            )
+            mine = [t for t in self._tasks if t.incident_id == incident.id]
+            facts = _IncidentFacts(
+                caps=caps,
+                boost=boost,
+                said_no=said_no,
+                aid=list(repository.approved_aid(self.session, incident.id)),
+                capped=eligibility.over_caps(
+                    self.session, caps=caps, now=self.now, scope=caps.scope
+                ),
+                busy=eligibility.live_windows(
+                    self.session,
+                    start=min(clock.as_utc(t.window_start) for t in mine) - caps.rest,
+                    end=max(clock.as_utc(t.window_end) for t in mine) + caps.rest,
+                    scope=caps.scope,
+                ),
+            )
+            self._incidents[incident.id] = facts
+        return facts
+
+    def needs(self, task: CareTask) -> eligibility.TaskNeeds:
+        needs = self._needs.get(task.type_code)
+        if needs is None:
+            needs = self._needs[task.type_code] = eligibility.needs_of(self.session, task)
+        return needs
+
+
+@dataclass(slots=True)
+class _IncidentFacts:
+    caps: eligibility.Caps
+    boost: set[int]
+    said_no: set[int]
+    aid: list[MutualAid]
+    # Over today's caps (grown by the batch's own offers) and live assignments' windows.
+    capped: set[int]
+    busy: list[tuple[int, int, datetime, datetime]]
+
+    def regions(self, incident: Incident, needs: eligibility.TaskNeeds) -> set[str]:
+        regions = {incident.vr_code}
+        for aid in self.aid:
+            if aid.skill_code is None or aid.skill_code in needs.skills:
+                regions.add(aid.helping_vr_code)
+        return regions
+
+    def busy_for(self, task: CareTask) -> set[int]:
+        """:func:`eligibility.busy_volunteers` for the task, from the windows read once."""
+        start = clock.as_utc(task.window_start) - self.caps.rest
+        end = clock.as_utc(task.window_end) + self.caps.rest
+        return {
+            volunteer_id
+            for volunteer_id, task_id, window_start, window_end in self.busy
+            if window_start < end and window_end > start and task_id != task.id
+        }
+
+
 def run_wave(
     session: Session,
     *,
@@ -173,7 +268,82 @@ def run_wave(
     task = repository.lock_task(session, task_id, skip_locked=only_if_due)
     if task is None:
         return WaveResult(task_id, skipped="gone or taken by another worker")
-    dispatch = repository.dispatch_of(session, task_id)
+    return _wave(
+        session,
+        task=task,
+        settings=settings,
+        now=now,
+        planned=planned,
+        actor=actor,
+        only_if_due=only_if_due,
+        batch=None,
+    )
+
+
+def run_waves(
+    session: Session,
+    *,
+    task_ids: Sequence[int],
+    settings: Settings,
+    now: datetime,
+    plans: dict[int, Planned] | None = None,
+    actor: Actor = audit.SYSTEM,
+) -> list[WaveResult]:
+    """:func:`run_wave` with ``only_if_due`` for many tasks in one transaction, in the given order.
+
+    The tasks are locked together up front with ``SKIP LOCKED``: one another worker holds is
+    skipped, as a single wave would skip it. What every wave reads alike (the incident, its caps
+    and roll-calls, who is over a cap or busy, the task types) is read once (:class:`_Batch`);
+    each candidate is still re-checked in the database before its offer. Each wave runs in its
+    own savepoint: one that fails is rolled back alone and logged, its task stays due for the
+    next round, and the other waves of the batch are kept.
+    """
+    locked = repository.lock_tasks(session, task_ids)
+    batch = _Batch(session, tasks=list(locked.values()), settings=settings, now=now)
+    results: list[WaveResult] = []
+    for task_id in task_ids:
+        task = locked.get(task_id)
+        if task is None:
+            results.append(WaveResult(task_id, skipped="gone or taken by another worker"))
+            continue
+        try:
+            with session.begin_nested():
+                result = _wave(
+                    session,
+                    task=task,
+                    settings=settings,
+                    now=now,
+                    planned=(plans or {}).get(task_id),
+                    actor=actor,
+                    only_if_due=True,
+                    batch=batch,
+                )
+        except Exception:
+            log.exception("wave for task %s failed; it stays due for the next round", task_id)
+            result = WaveResult(task_id, skipped="failed")
+        results.append(result)
+    return results
+
+
+def _wave(
+    session: Session,
+    *,
+    task: CareTask,
+    settings: Settings,
+    now: datetime,
+    planned: Planned | None,
+    actor: Actor,
+    only_if_due: bool,
+    batch: _Batch | None,
+) -> WaveResult:
+    """One locked task's wave; ``batch`` holds what :func:`run_waves` read for all its waves."""
+    assert task.id is not None
+    task_id = task.id
+    dispatch = (
+        batch.dispatch.get(task_id)
+        if batch is not None
+        else repository.dispatch_of(session, task_id)
+    )
     incident = session.get(Incident, task.incident_id)
     if dispatch is None or incident is None:
         return WaveResult(task_id, skipped="not dispatched")
@@ -187,18 +357,32 @@ def run_wave(
     if task.window_end <= now:
         return WaveResult(task_id, skipped="window passed")
     level = levels.dispatch_settings(settings, incident.level)
-    slots, pending, wanted = offers_wanted(session, task, wave_factor=level.wave_factor)
+    if batch is None:
+        slots, pending, wanted = offers_wanted(session, task, wave_factor=level.wave_factor)
+    else:
+        slots = max(task.slots - batch.live.get(task_id, 0), 0)
+        pending = batch.pending.get(task_id, 0)
+        wanted = math.ceil(level.wave_factor * slots) - pending
     if slots == 0 or wanted <= 0:
         return WaveResult(task_id, radius_km=dispatch.radius_km, skipped="enough offers out")
 
-    needs = eligibility.needs_of(session, task)
-    caps = eligibility.caps_for(
-        settings,
-        level.offers_per_volunteer_per_day,
-        eligibility.cap_scope(session, incident),
-    )
-    regions = allowed_regions(session, incident=incident, needs=needs)
-    boost, said_no = repository.roll_call_answers(session, incident_id=incident.id or 0, now=now)
+    facts: _IncidentFacts | None = None
+    if batch is None:
+        needs = eligibility.needs_of(session, task)
+        caps = eligibility.caps_for(
+            settings,
+            level.offers_per_volunteer_per_day,
+            eligibility.cap_scope(session, incident),
+        )
+        regions = allowed_regions(session, incident=incident, needs=needs)
+        boost, said_no = repository.roll_call_answers(
+            session, incident_id=incident.id or 0, now=now
+        )
+    else:
+        facts = batch.incident(incident, level)
+        needs = batch.needs(task)
+        caps, boost, said_no = facts.caps, facts.boost, facts.said_no
+        regions = facts.regions(incident, needs)
     chosen: list[tuple[int, float]] = []
     blocked_seen = 0
     radius = dispatch.radius_km
@@ -206,12 +390,28 @@ def run_wave(
         if planned is not None and radius == dispatch.radius_km:
             ranked = [(v, planned.distances[v]) for v in planned.volunteer_ids]
         else:
+            if facts is None or batch is None:
+                blocked = (
+                    set(said_no)
+                    | eligibility.busy_volunteers(
+                        session, task=task, rest=caps.rest, scope=caps.scope
+                    )
+                    | eligibility.over_caps(session, caps=caps, now=now, scope=caps.scope)
+                    | eligibility.offered_before(session, task_id=task_id)
+                )
+            else:
+                blocked = (
+                    said_no
+                    | facts.busy_for(task)
+                    | facts.capped
+                    | batch.offered.get(task_id, set())
+                )
             ranked = _search(
                 session,
                 task=task,
                 radius_km=radius,
                 limit=max(MIN_FETCH, OVERFETCH * wanted),
-                exclude=said_no,
+                blocked=blocked,
                 boost=boost,
                 regions=regions,
                 caps=caps,
@@ -249,6 +449,11 @@ def run_wave(
             now=now,
             scope=caps.scope,
         )
+        if facts is not None:
+            # The next waves of the batch see who these offers brought to today's cap.
+            facts.capped |= eligibility.over_caps(
+                session, caps=caps, now=now, volunteer_ids=[v for v, _ in chosen], scope=caps.scope
+            )
         return WaveResult(
             task_id,
             offers=len(chosen),
@@ -274,7 +479,7 @@ def _search(
     task: CareTask,
     radius_km: float,
     limit: int,
-    exclude: set[int],
+    blocked: set[int],
     boost: set[int],
     regions: set[str],
     caps: eligibility.Caps,
@@ -283,12 +488,6 @@ def _search(
 ) -> list[tuple[int, float]]:
     """Ranked candidates from the index, minus the volunteers the database rules out now."""
     assert task.id is not None
-    blocked = (
-        set(exclude)
-        | eligibility.busy_volunteers(session, task=task, rest=caps.rest, scope=caps.scope)
-        | eligibility.over_caps(session, caps=caps, now=now, scope=caps.scope)
-        | eligibility.offered_before(session, task_id=task.id)
-    )
     found = index.find_candidates(
         session,
         task=task,
