@@ -31,6 +31,7 @@ import io
 import pstats
 import random
 import time
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -103,6 +104,7 @@ def add_incident(url: str, region: str, count: int, seed_value: int = 3) -> dict
                     state=TaskState.OPEN,
                     state_changed_at=now,
                     created_at=now,
+                    updated_at=now,
                 )
             )
     with engine.begin() as conn:
@@ -133,10 +135,12 @@ def run_path(
     settings = Settings(database_url=url, dispatch_index_max_age_seconds=24 * 3600)
     engine = make_engine(url)
     statements = {"n": 0}
+    kinds: Counter[str] = Counter()
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _count(*_args: Any) -> None:
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements["n"] += 1
+        kinds[" ".join(statement.split())[:90]] += 1
 
     index.invalidate()
     started = time.perf_counter()
@@ -144,6 +148,7 @@ def run_path(
         index.snapshot(session, settings=settings, now=clock.now())
     index_seconds = time.perf_counter() - started
     statements["n"] = 0
+    kinds.clear()
     rounds: list[dict[str, Any]] = []
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
@@ -206,6 +211,12 @@ def run_path(
         "offers_per_second": round(int(offers) / elapsed, 1) if elapsed else None,
         "statements_per_task": round(statements["n"] / handled, 1) if handled else None,
     }
+    result["top_statements"] = [
+        {"statement": k, "per_task": round(n / handled, 2) if handled else None}
+        for k, n in kinds.most_common(15)
+    ]
+    for row in result["top_statements"]:
+        print(f"    {row['per_task']:>6}  {row['statement']}")
     if profiler is not None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)

@@ -26,6 +26,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -154,7 +155,10 @@ def allowed_regions(
     return regions
 
 
-class _Batch:
+_Row = TypeVar("_Row")
+
+
+class WaveBatch:
     """What the waves of one transaction share (:func:`run_waves`), read once instead of per task.
 
     Each fact is what a wave on its own would read at its start, kept true for the writes of
@@ -180,10 +184,19 @@ class _Batch:
         self.pending = repository.pending_offer_counts(session, ids)
         self.offered = repository.offered_volunteers(session, ids)
         self._tasks = list(tasks)
-        self._incidents: dict[int, _IncidentFacts] = {}
+        self._incidents: dict[int, IncidentFacts] = {}
         self._needs: dict[str, eligibility.TaskNeeds] = {}
+        # Held here: the session's identity map keeps rows only while something refers to them.
+        self.rows: dict[tuple[type, object], object] = {}
 
-    def incident(self, incident: Incident, level: levels.DispatchSettings) -> _IncidentFacts:
+    def get(self, kind: type[_Row], key: object) -> _Row | None:
+        """``session.get`` read once per batch."""
+        if (kind, key) not in self.rows:
+            self.rows[(kind, key)] = self.session.get(kind, key)
+        found = self.rows[(kind, key)]
+        return found if isinstance(found, kind) else None
+
+    def incident(self, incident: Incident, level: levels.DispatchSettings) -> IncidentFacts:
         assert incident.id is not None
         facts = self._incidents.get(incident.id)
         if facts is None:
@@ -195,8 +208,8 @@ class _Batch:
             boost, said_no = repository.roll_call_answers(
                 self.session, incident_id=incident.id, now=self.now
             )
-            mine = [t for t in self._tasks if t.incident_id == incident.id]
-            facts = _IncidentFacts(
+            mine = [t for t in self._tasks if t.incident_id == incident.id] or self._tasks
+            facts = IncidentFacts(
                 caps=caps,
                 boost=boost,
                 said_no=said_no,
@@ -214,6 +227,13 @@ class _Batch:
             self._incidents[incident.id] = facts
         return facts
 
+    def wanted(self, task: CareTask, *, wave_factor: float) -> tuple[int, int, int]:
+        """:func:`offers_wanted` from the counts read for the batch."""
+        assert task.id is not None
+        slots = max(task.slots - self.live.get(task.id, 0), 0)
+        pending = self.pending.get(task.id, 0)
+        return slots, pending, math.ceil(wave_factor * slots) - pending
+
     def needs(self, task: CareTask) -> eligibility.TaskNeeds:
         needs = self._needs.get(task.type_code)
         if needs is None:
@@ -222,7 +242,7 @@ class _Batch:
 
 
 @dataclass(slots=True)
-class _IncidentFacts:
+class IncidentFacts:
     caps: eligibility.Caps
     boost: set[int]
     said_no: set[int]
@@ -293,13 +313,13 @@ def run_waves(
 
     The tasks are locked together up front with ``SKIP LOCKED``: one another worker holds is
     skipped, as a single wave would skip it. What every wave reads alike (the incident, its caps
-    and roll-calls, who is over a cap or busy, the task types) is read once (:class:`_Batch`);
+    and roll-calls, who is over a cap or busy, the task types) is read once (:class:`WaveBatch`);
     each candidate is still re-checked in the database before its offer. Each wave runs in its
     own savepoint: one that fails is rolled back alone and logged, its task stays due for the
     next round, and the other waves of the batch are kept.
     """
     locked = repository.lock_tasks(session, task_ids)
-    batch = _Batch(session, tasks=list(locked.values()), settings=settings, now=now)
+    batch = WaveBatch(session, tasks=list(locked.values()), settings=settings, now=now)
     results: list[WaveResult] = []
     for task_id in task_ids:
         task = locked.get(task_id)
@@ -334,7 +354,7 @@ def _wave(
     planned: Planned | None,
     actor: Actor,
     only_if_due: bool,
-    batch: _Batch | None,
+    batch: WaveBatch | None,
 ) -> WaveResult:
     """One locked task's wave; ``batch`` holds what :func:`run_waves` read for all its waves."""
     assert task.id is not None
@@ -344,7 +364,11 @@ def _wave(
         if batch is not None
         else repository.dispatch_of(session, task_id)
     )
-    incident = session.get(Incident, task.incident_id)
+    incident = (
+        batch.get(Incident, task.incident_id)
+        if batch is not None
+        else session.get(Incident, task.incident_id)
+    )
     if dispatch is None or incident is None:
         return WaveResult(task_id, skipped="not dispatched")
     if only_if_due and (dispatch.due_at is None or clock.as_utc(dispatch.due_at) > now):
@@ -360,13 +384,11 @@ def _wave(
     if batch is None:
         slots, pending, wanted = offers_wanted(session, task, wave_factor=level.wave_factor)
     else:
-        slots = max(task.slots - batch.live.get(task_id, 0), 0)
-        pending = batch.pending.get(task_id, 0)
-        wanted = math.ceil(level.wave_factor * slots) - pending
+        slots, pending, wanted = batch.wanted(task, wave_factor=level.wave_factor)
     if slots == 0 or wanted <= 0:
         return WaveResult(task_id, radius_km=dispatch.radius_km, skipped="enough offers out")
 
-    facts: _IncidentFacts | None = None
+    facts: IncidentFacts | None = None
     if batch is None:
         needs = eligibility.needs_of(session, task)
         caps = eligibility.caps_for(
@@ -448,6 +470,7 @@ def _wave(
             settings=settings,
             now=now,
             scope=caps.scope,
+            task_type=(batch or session).get(TaskType, task.type_code),
         )
         if facts is not None:
             # The next waves of the batch see who these offers brought to today's cap.
@@ -513,6 +536,7 @@ def _make_offers(
     settings: Settings,
     now: datetime,
     scope: eligibility.CapScope,
+    task_type: TaskType | None,
 ) -> None:
     assert task.id is not None
     dispatch.waves += 1
@@ -520,7 +544,6 @@ def _make_offers(
     dispatch.last_wave_at = now
     drill = incident.kind is IncidentKind.DRILL
     expires_at = now + offer_expiry(settings, incident, task)
-    task_type = session.get(TaskType, task.type_code)
     type_name = task_type.name_nl if task_type else task.type_code
     urgent = task.priority is TaskPriority.URGENT
     offers: list[Offer] = []
