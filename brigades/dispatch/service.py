@@ -168,7 +168,13 @@ class WaveBatch:
     """
 
     def __init__(
-        self, session: Session, *, tasks: Sequence[CareTask], settings: Settings, now: datetime
+        self,
+        session: Session,
+        *,
+        tasks: Sequence[CareTask],
+        settings: Settings,
+        now: datetime,
+        plans: dict[int, Planned] | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
@@ -188,6 +194,10 @@ class WaveBatch:
         self._needs: dict[str, eligibility.TaskNeeds] = {}
         # Held here: the session's identity map keeps rows only while something refers to them.
         self.rows: dict[tuple[type, object], object] = {}
+        # The candidates' rows, skills and windows: the planned ones now, others as searched.
+        self.candidates = eligibility.CandidateRows()
+        planned = [v for t in ids for v in (plans or {}).get(t, Planned((), {})).volunteer_ids]
+        self.candidates.load(session, planned)
 
     def get(self, kind: type[_Row], key: object) -> _Row | None:
         """``session.get`` read once per batch."""
@@ -233,6 +243,36 @@ class WaveBatch:
         slots = max(task.slots - self.live.get(task.id, 0), 0)
         pending = self.pending.get(task.id, 0)
         return slots, pending, math.ceil(wave_factor * slots) - pending
+
+    def eligible(
+        self,
+        *,
+        task: CareTask,
+        needs: eligibility.TaskNeeds,
+        facts: IncidentFacts,
+        volunteer_ids: Sequence[int],
+        radius_km: float,
+        allowed_vr_codes: set[str],
+    ) -> dict[int, float]:
+        """:func:`eligibility.eligible` from the rows and load read for the batch."""
+        assert task.id is not None
+        ids = [v for v in volunteer_ids if v not in facts.said_no]
+        if not ids:
+            return {}
+        self.candidates.load(self.session, ids)
+        remaining = eligibility.eligible_by_rows(
+            self.candidates,
+            task=task,
+            needs=needs,
+            volunteer_ids=ids,
+            radius_km=radius_km,
+            allowed_vr_codes=allowed_vr_codes,
+            now=self.now,
+        )
+        if not remaining:
+            return {}
+        blocked = facts.busy_for(task) | facts.capped | self.offered.get(task.id, set())
+        return {v: d for v, d in remaining.items() if v not in blocked}
 
     def needs(self, task: CareTask) -> eligibility.TaskNeeds:
         needs = self._needs.get(task.type_code)
@@ -319,7 +359,7 @@ def run_waves(
     next round, and the other waves of the batch are kept.
     """
     locked = repository.lock_tasks(session, task_ids)
-    batch = WaveBatch(session, tasks=list(locked.values()), settings=settings, now=now)
+    batch = WaveBatch(session, tasks=list(locked.values()), settings=settings, now=now, plans=plans)
     results: list[WaveResult] = []
     for task_id in task_ids:
         task = locked.get(task_id)
@@ -440,17 +480,27 @@ def _wave(
                 settings=settings,
                 now=now,
             )
-        ok = eligibility.eligible(
-            session,
-            task=task,
-            needs=needs,
-            volunteer_ids=[v for v, _ in ranked],
-            radius_km=radius,
-            allowed_vr_codes=regions,
-            excluded=said_no,
-            caps=caps,
-            now=now,
-        )
+        if facts is None or batch is None:
+            ok = eligibility.eligible(
+                session,
+                task=task,
+                needs=needs,
+                volunteer_ids=[v for v, _ in ranked],
+                radius_km=radius,
+                allowed_vr_codes=regions,
+                excluded=said_no,
+                caps=caps,
+                now=now,
+            )
+        else:
+            ok = batch.eligible(
+                task=task,
+                needs=needs,
+                facts=facts,
+                volunteer_ids=[v for v, _ in ranked],
+                radius_km=radius,
+                allowed_vr_codes=regions,
+            )
         blocked_seen = max(blocked_seen, len(ranked) - len(ok))
         chosen = [(v, ok[v]) for v, _ in ranked if v in ok][:wanted]
         if chosen or radius >= settings.dispatch_max_radius_km:
@@ -471,6 +521,7 @@ def _wave(
             now=now,
             scope=caps.scope,
             task_type=(batch or session).get(TaskType, task.type_code),
+            people=batch.candidates.volunteers if batch is not None else None,
         )
         if facts is not None:
             # The next waves of the batch see who these offers brought to today's cap.
@@ -537,6 +588,7 @@ def _make_offers(
     now: datetime,
     scope: eligibility.CapScope,
     task_type: TaskType | None,
+    people: dict[int, Volunteer] | None = None,
 ) -> None:
     assert task.id is not None
     dispatch.waves += 1
@@ -575,12 +627,14 @@ def _make_offers(
         ],
         now=now,
     )
-    people = {
-        v.id: v
-        for v in session.exec(
-            select(Volunteer).where(col(Volunteer.id).in_([v for v, _ in chosen]))
-        ).all()
-    }
+    if people is None:
+        people = {
+            v.id: v
+            for v in session.exec(
+                select(Volunteer).where(col(Volunteer.id).in_([v for v, _ in chosen]))
+            ).all()
+            if v.id is not None
+        }
     for (volunteer_id, distance), offer, question in zip(chosen, offers, opened, strict=True):
         offer.question_id = question.id
         session.add(offer)
