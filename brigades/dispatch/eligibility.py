@@ -307,6 +307,25 @@ def over_caps(
     return set(session.exec(offers).all()) | set(session.exec(assignments).all())
 
 
+def offers_today(
+    session: Session, *, volunteer_ids: Collection[int], now: datetime, scope: CapScope
+) -> dict[int, int]:
+    """Today's offers (Amsterdam day) of incidents in ``scope`` per volunteer, as
+    :func:`over_caps` counts them (volunteers without any left out)."""
+    if not volunteer_ids:
+        return {}
+    stmt = (
+        select(Offer.volunteer_id, func.count())
+        .where(
+            col(Offer.created_at) >= local_day_start(now),
+            col(Offer.volunteer_id).in_(list(volunteer_ids)),
+        )
+        .group_by(col(Offer.volunteer_id))
+    )
+    scoped: Any = _in_scope(stmt, col(Offer.task_id), scope)  # type: ignore[arg-type]
+    return {volunteer_id: n for volunteer_id, n in session.exec(scoped).all()}
+
+
 def offered_before(
     session: Session, *, task_id: int, volunteer_ids: Collection[int] | None = None
 ) -> set[int]:

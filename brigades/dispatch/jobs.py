@@ -1,10 +1,11 @@
 """The dispatcher's worker jobs: new tasks, due waves, expiring offers, overdue assignments.
 
 Every timer is a row (``task_dispatch.due_at``, ``offer.expires_at``, the task window), so a
-restarted worker picks up where the last one stopped. Each wave runs in its own short
-transaction; on PostgreSQL several workers may run these jobs at once — the task row lock in
-:func:`brigades.dispatch.service.run_wave` makes a second worker's wave for the same task find
-the offers of the first and do nothing.
+restarted worker picks up where the last one stopped. The due waves of an incident run up to
+:data:`WAVE_BATCH` tasks to a short transaction (:func:`brigades.dispatch.service.run_waves`),
+each wave in its own savepoint; on PostgreSQL several workers may run these jobs at once — the
+task row locks (``SKIP LOCKED``) leave a task another worker holds to it, and a task whose wave
+another worker has just run is no longer due.
 
 When an incident has several tasks due at once, the wave is planned jointly first
 (:mod:`brigades.dispatch.planning`): an optimal matching decides whom to offer which task, so

@@ -14,6 +14,12 @@ When a wave finds nobody, the radius grows step by step (``ZB_DISPATCH_RADIUS_GR
 ``ZB_DISPATCH_MAX_RADIUS_KM``; a task that still has open slots, no pending offers and nobody
 left becomes *unfillable* with the reason, and the coordinator gets an alert.
 
+The dispatch rounds run many tasks' waves in one transaction (:func:`run_waves`): the same
+steps per task, each in its own savepoint, with what every wave reads alike (caps, roll-calls,
+who is busy or over a cap, the candidates' rows) read once for the batch and kept true for the
+batch's own offers. What other transactions commit meanwhile is seen by the next batch, as a
+single wave sees what is committed after it ran; acceptance re-checks overlap in any case.
+
 Answers, expiries and failed SMS set the task's ``due_at`` (:func:`mark_due`); the worker's
 dispatch job (:mod:`.jobs`) runs the next wave. All timers are rows, so a restart loses none.
 Acceptance and the rest of an assignment's life are in :mod:`.acceptance`.
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -235,6 +241,7 @@ class WaveBatch:
                 ),
             )
             self._incidents[incident.id] = facts
+            facts.load_offer_counts(self.session, self.candidates.read, now=self.now)
         return facts
 
     def wanted(self, task: CareTask, *, wave_factor: float) -> tuple[int, int, int]:
@@ -271,6 +278,7 @@ class WaveBatch:
         )
         if not remaining:
             return {}
+        facts.load_offer_counts(self.session, remaining, now=self.now)
         blocked = facts.busy_for(task) | facts.capped | self.offered.get(task.id, set())
         return {v: d for v, d in remaining.items() if v not in blocked}
 
@@ -290,6 +298,28 @@ class IncidentFacts:
     # Over today's caps (grown by the batch's own offers) and live assignments' windows.
     capped: set[int]
     busy: list[tuple[int, int, datetime, datetime]]
+    # Today's offers in the caps' scope of the volunteers a wave of the batch may offer to.
+    offers_today: dict[int, int] = field(default_factory=dict)
+
+    def load_offer_counts(
+        self, session: Session, volunteer_ids: Iterable[int], *, now: datetime
+    ) -> None:
+        """Read today's offer counts of volunteers not counted yet (one query, none if all are)."""
+        ids = [v for v in volunteer_ids if v not in self.offers_today]
+        if not ids:
+            return
+        counts = eligibility.offers_today(
+            session, volunteer_ids=ids, now=now, scope=self.caps.scope
+        )
+        for v in ids:
+            self.offers_today[v] = counts.get(v, 0)
+
+    def count_offers(self, volunteer_ids: Iterable[int]) -> None:
+        """One more offer today for each; who reaches the day's cap is over it from now on."""
+        for v in volunteer_ids:
+            self.offers_today[v] = self.offers_today.get(v, 0) + 1
+            if self.offers_today[v] >= self.caps.offers_per_day:
+                self.capped.add(v)
 
     def regions(self, incident: Incident, needs: eligibility.TaskNeeds) -> set[str]:
         regions = {incident.vr_code}
@@ -525,9 +555,7 @@ def _wave(
         )
         if facts is not None:
             # The next waves of the batch see who these offers brought to today's cap.
-            facts.capped |= eligibility.over_caps(
-                session, caps=caps, now=now, volunteer_ids=[v for v, _ in chosen], scope=caps.scope
-            )
+            facts.count_offers(v for v, _ in chosen)
         return WaveResult(
             task_id,
             offers=len(chosen),
