@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import io
 import pstats
 import random
@@ -194,7 +195,11 @@ def run_path(
                 "GROUP BY task_id, volunteer_id HAVING count(*) > 1) d"
             )
         ).one()[0]
+        pairs = session.exec(
+            text("SELECT task_id, volunteer_id FROM offer ORDER BY task_id, volunteer_id")
+        ).all()
     engine.dispose()
+    digest = hashlib.sha256(repr([tuple(p) for p in pairs]).encode()).hexdigest()[:16]
     handled = int(waved) + int(unfillable)
     result: dict[str, Any] = {
         "wave_batch": wave_batch,
@@ -207,6 +212,8 @@ def run_path(
         "tasks_still_due": int(still_due),
         "offers": int(offers),
         "offers_twice_to_same_volunteer": int(doubled),
+        # The same (task, volunteer) offers on both paths give the same digest.
+        "offers_digest": digest,
         "tasks_per_second": round(handled / elapsed, 1) if elapsed else None,
         "offers_per_second": round(int(offers) / elapsed, 1) if elapsed else None,
         "statements_per_task": round(statements["n"] / handled, 1) if handled else None,
@@ -311,6 +318,7 @@ def main() -> None:
             ratios["statements_per_task"] = round(
                 new["statements_per_task"] / old["statements_per_task"], 2
             )
+        ratios["same_offers"] = old["offers_digest"] == new["offers_digest"]
         print(f"batched / per-task: {ratios}")
     path = write_result(
         "dispatch_round",
