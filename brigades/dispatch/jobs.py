@@ -67,7 +67,8 @@ def run_round(
     ``SKIP LOCKED`` (another worker's tasks are left to it), what every wave of the incident
     needs is read once, and each task's wave runs in its own savepoint, so a wave that fails
     is rolled back alone (its task stays due for the next round) and the others are committed.
-    ``wave_batch=1`` runs one :func:`~brigades.dispatch.service.run_wave` per transaction.
+    ``wave_batch=1`` runs one :func:`~brigades.dispatch.service.run_wave` per transaction, as
+    before: there a failing wave ends the round.
     """
     now = clock.now()
     expired = 0

@@ -383,10 +383,13 @@ def run_waves(
 
     The tasks are locked together up front with ``SKIP LOCKED``: one another worker holds is
     skipped, as a single wave would skip it. What every wave reads alike (the incident, its caps
-    and roll-calls, who is over a cap or busy, the task types) is read once (:class:`WaveBatch`);
-    each candidate is still re-checked in the database before its offer. Each wave runs in its
-    own savepoint: one that fails is rolled back alone and logged, its task stays due for the
-    next round, and the other waves of the batch are kept.
+    and roll-calls, who is over a cap or busy, the task types, the candidates' rows) is read once
+    in this transaction (:class:`WaveBatch`), and every candidate is checked against it before
+    its offer, with the same rules as :func:`eligibility.eligible`. Each wave runs in its own
+    savepoint: one that fails is rolled back alone and logged, its task stays due for the next
+    round, and the other waves of the batch are kept (the failed wave's offers, if it got as far
+    as counting them, still count towards the daily cap for the rest of the batch: never more
+    offers than the cap, at worst fewer).
     """
     locked = repository.lock_tasks(session, task_ids)
     batch = WaveBatch(session, tasks=list(locked.values()), settings=settings, now=now, plans=plans)
