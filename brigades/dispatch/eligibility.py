@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -247,6 +247,30 @@ def busy_volunteers(
     return set(session.exec(stmt).all())
 
 
+def live_windows(
+    session: Session, *, start: datetime, end: datetime, scope: CapScope = CapScope.ALL
+) -> list[tuple[int, int, datetime, datetime]]:
+    """(volunteer, task, window start, window end) of the live assignments in ``scope`` whose
+    task window overlaps ``start``–``end``: :func:`busy_volunteers` for many tasks at once."""
+    stmt = (
+        select(Assignment.volunteer_id, CareTask.id, CareTask.window_start, CareTask.window_end)
+        .join(CareTask, col(CareTask.id) == col(Assignment.task_id))
+        .where(
+            col(Assignment.state).in_(LIVE_ASSIGNMENT_STATES),
+            col(CareTask.window_start) < end,
+            col(CareTask.window_end) > start,
+        )
+    )
+    if scope is not CapScope.ALL:
+        stmt = stmt.join(Incident, col(Incident.id) == col(CareTask.incident_id)).where(
+            scope_condition(scope)
+        )
+    return [
+        (volunteer_id, task_id or 0, clock.as_utc(window_start), clock.as_utc(window_end))
+        for volunteer_id, task_id, window_start, window_end in session.exec(stmt).all()
+    ]
+
+
 def over_caps(
     session: Session,
     *,
@@ -283,6 +307,25 @@ def over_caps(
     return set(session.exec(offers).all()) | set(session.exec(assignments).all())
 
 
+def offers_today(
+    session: Session, *, volunteer_ids: Collection[int], now: datetime, scope: CapScope
+) -> dict[int, int]:
+    """Today's offers (Amsterdam day) of incidents in ``scope`` per volunteer, as
+    :func:`over_caps` counts them (volunteers without any left out)."""
+    if not volunteer_ids:
+        return {}
+    stmt = (
+        select(Offer.volunteer_id, func.count())
+        .where(
+            col(Offer.created_at) >= local_day_start(now),
+            col(Offer.volunteer_id).in_(list(volunteer_ids)),
+        )
+        .group_by(col(Offer.volunteer_id))
+    )
+    scoped: Any = _in_scope(stmt, col(Offer.task_id), scope)  # type: ignore[arg-type]
+    return {volunteer_id: n for volunteer_id, n in session.exec(scoped).all()}
+
+
 def offered_before(
     session: Session, *, task_id: int, volunteer_ids: Collection[int] | None = None
 ) -> set[int]:
@@ -314,6 +357,61 @@ def reachable(volunteer: Volunteer) -> bool:
     )
 
 
+@dataclass(slots=True)
+class CandidateRows:
+    """What :func:`eligible` reads about candidates: their rows, skills and weekly windows.
+
+    Read for one wave, or once for the candidates of a batch of waves
+    (:class:`brigades.dispatch.service.WaveBatch`); a wave never changes them.
+    """
+
+    volunteers: dict[int, Volunteer] = field(default_factory=dict)
+    skills: dict[int, list[VolunteerSkill]] = field(default_factory=dict)
+    windows: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+    read: set[int] = field(default_factory=set)
+
+    def load(self, session: Session, volunteer_ids: Iterable[int]) -> None:
+        """Read the rows of the volunteers not read yet (three queries, none if all are)."""
+        ids = sorted(set(volunteer_ids) - self.read)
+        if not ids:
+            return
+        self.read.update(ids)
+        for volunteer in session.exec(select(Volunteer).where(col(Volunteer.id).in_(ids))).all():
+            assert volunteer.id is not None
+            self.volunteers[volunteer.id] = volunteer
+        for skill in session.exec(
+            select(VolunteerSkill).where(col(VolunteerSkill.volunteer_id).in_(ids))
+        ).all():
+            self.skills.setdefault(skill.volunteer_id, []).append(skill)
+        for window in session.exec(
+            select(AvailabilityWindow).where(col(AvailabilityWindow.volunteer_id).in_(ids))
+        ).all():
+            self.windows.setdefault(window.volunteer_id, []).append(
+                (window.weekday, window.start_minute, window.end_minute)
+            )
+
+
+def _may_be_dispatched(
+    volunteer: Volunteer, *, min_level: int, allowed_vr_codes: Collection[str], now: datetime
+) -> bool:
+    """Verified, not erased, level enough, located, in an allowed region, active or pause over."""
+    return (
+        volunteer.phone_verified_at is not None
+        and volunteer.erased_at is None
+        and volunteer.vetting_level >= min_level
+        and volunteer.lat is not None
+        and volunteer.vr_code in allowed_vr_codes
+        and (
+            volunteer.status == VolunteerStatus.ACTIVE
+            or (
+                volunteer.status == VolunteerStatus.PAUSED
+                and volunteer.paused_until is not None
+                and clock.as_utc(volunteer.paused_until) <= now
+            )
+        )
+    )
+
+
 def eligible(
     session: Session,
     *,
@@ -334,68 +432,75 @@ def eligible(
     ids = [v for v in volunteer_ids if v not in excluded]
     if not ids or task.id is None:
         return {}
-    stmt = select(Volunteer).where(
-        col(Volunteer.id).in_(ids),
-        col(Volunteer.phone_verified_at).is_not(None),
-        col(Volunteer.erased_at).is_(None),
-        col(Volunteer.vetting_level) >= needs.min_vetting_level,
-        col(Volunteer.lat).is_not(None),
-        col(Volunteer.vr_code).in_(list(allowed_vr_codes)),
-        or_(
-            col(Volunteer.status) == VolunteerStatus.ACTIVE,
-            (col(Volunteer.status) == VolunteerStatus.PAUSED)
-            & (col(Volunteer.paused_until) <= now),
-        ),
+    rows = CandidateRows()
+    rows.load(session, ids)
+    remaining = eligible_by_rows(
+        rows,
+        task=task,
+        needs=needs,
+        volunteer_ids=ids,
+        radius_km=radius_km,
+        allowed_vr_codes=allowed_vr_codes,
+        now=now,
     )
+    if not remaining:
+        return {}
+    ready = list(remaining)
+    blocked = (
+        busy_volunteers(session, task=task, rest=caps.rest, volunteer_ids=ready, scope=caps.scope)
+        | over_caps(session, caps=caps, now=now, volunteer_ids=ready, scope=caps.scope)
+        | offered_before(session, task_id=task.id, volunteer_ids=ready)
+    )
+    return {v: d for v, d in remaining.items() if v not in blocked}
+
+
+def eligible_by_rows(
+    rows: CandidateRows,
+    *,
+    task: CareTask,
+    needs: TaskNeeds,
+    volunteer_ids: Sequence[int],
+    radius_km: float,
+    allowed_vr_codes: Collection[str],
+    now: datetime,
+) -> dict[int, float]:
+    """:func:`eligible` up to the load (busy, caps, earlier offers), from rows read already."""
     found: dict[int, float] = {}
-    for volunteer in session.exec(stmt).all():
-        assert volunteer.id is not None and volunteer.lat is not None and volunteer.lon is not None
+    for volunteer_id in volunteer_ids:
+        volunteer = rows.volunteers.get(volunteer_id)
+        if volunteer is None or not _may_be_dispatched(
+            volunteer,
+            min_level=needs.min_vetting_level,
+            allowed_vr_codes=allowed_vr_codes,
+            now=now,
+        ):
+            continue
+        assert volunteer.lat is not None and volunteer.lon is not None
         if not reachable(volunteer):
             continue
         distance = geo.haversine_km(task.lat, task.lon, volunteer.lat, volunteer.lon)
         if distance <= min(radius_km, float(volunteer.max_distance_km)):
-            found[volunteer.id] = distance
-    if not found:
-        return {}
-    remaining = list(found)
+            found[volunteer_id] = distance
     if needs.skills:
-        counted: dict[int, set[str]] = {}
-        rows = session.exec(
-            select(VolunteerSkill).where(
-                col(VolunteerSkill.volunteer_id).in_(remaining),
-                col(VolunteerSkill.skill_code).in_(needs.skills),
-            )
-        ).all()
-        for row in rows:
-            minimum = needs.min_evidence.get(row.skill_code, EvidenceKind.SELF_DECLARED)
-            if skill_counts(
-                min_evidence=minimum,
-                evidence_kind=row.evidence_kind,
-                verified_at=row.verified_at,
-                expires_at=row.evidence_expires_at,
-                now=now,
-            ):
-                counted.setdefault(row.volunteer_id, set()).add(row.skill_code)
         wanted = set(needs.skills)
-        remaining = [v for v in remaining if counted.get(v, set()) >= wanted]
-    windows: dict[int, list[tuple[int, int, int]]] = {}
-    for window in session.exec(
-        select(AvailabilityWindow).where(col(AvailabilityWindow.volunteer_id).in_(remaining))
-    ).all():
-        windows.setdefault(window.volunteer_id, []).append(
-            (window.weekday, window.start_minute, window.end_minute)
-        )
+        for volunteer_id in list(found):
+            counted = {
+                row.skill_code
+                for row in rows.skills.get(volunteer_id, ())
+                if row.skill_code in wanted
+                and skill_counts(
+                    min_evidence=needs.min_evidence.get(row.skill_code, EvidenceKind.SELF_DECLARED),
+                    evidence_kind=row.evidence_kind,
+                    verified_at=row.verified_at,
+                    expires_at=row.evidence_expires_at,
+                    now=now,
+                )
+            }
+            if not counted >= wanted:
+                del found[volunteer_id]
     start, end = clock.as_utc(task.window_start), clock.as_utc(task.window_end)
-    remaining = [
-        v for v in remaining if is_available(windows.get(v, ()), start, end, task.duration_minutes)
-    ]
-    if not remaining:
-        return {}
-    blocked = (
-        busy_volunteers(
-            session, task=task, rest=caps.rest, volunteer_ids=remaining, scope=caps.scope
-        )
-        | over_caps(session, caps=caps, now=now, volunteer_ids=remaining, scope=caps.scope)
-        | offered_before(session, task_id=task.id, volunteer_ids=remaining)
-    )
-    return {v: found[v] for v in remaining if v not in blocked}
+    return {
+        v: d
+        for v, d in found.items()
+        if is_available(rows.windows.get(v, ()), start, end, task.duration_minutes)
+    }

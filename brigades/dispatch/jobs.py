@@ -1,10 +1,11 @@
 """The dispatcher's worker jobs: new tasks, due waves, expiring offers, overdue assignments.
 
 Every timer is a row (``task_dispatch.due_at``, ``offer.expires_at``, the task window), so a
-restarted worker picks up where the last one stopped. Each wave runs in its own short
-transaction; on PostgreSQL several workers may run these jobs at once — the task row lock in
-:func:`brigades.dispatch.service.run_wave` makes a second worker's wave for the same task find
-the offers of the first and do nothing.
+restarted worker picks up where the last one stopped. The due waves of an incident run up to
+:data:`WAVE_BATCH` tasks to a short transaction (:func:`brigades.dispatch.service.run_waves`),
+each wave in its own savepoint; on PostgreSQL several workers may run these jobs at once — the
+task row locks (``SKIP LOCKED``) leave a task another worker holds to it, and a task whose wave
+another worker has just run is no longer due.
 
 When an incident has several tasks due at once, the wave is planned jointly first
 (:mod:`brigades.dispatch.planning`): an optimal matching decides whom to offer which task, so
@@ -33,6 +34,9 @@ from brigades.tasks.models import Assignment, CareTask
 log = logging.getLogger(__name__)
 
 BATCH = 500
+# Due tasks of one incident waved in one transaction (see :func:`run_round`); 1 is the old way,
+# one transaction per task.
+WAVE_BATCH = 50
 # Opens one transaction (the worker: ``session_scope(engine)``; a test: its own session).
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
@@ -53,8 +57,19 @@ def tick(engine: Engine, settings: Settings) -> TickReport:
     return run_round(partial(session_scope, engine), settings)
 
 
-def run_round(sessions: SessionFactory, settings: Settings) -> TickReport:
-    """One round: expire due offers, enlist new tasks, run every due wave (planned ones first)."""
+def run_round(
+    sessions: SessionFactory, settings: Settings, *, wave_batch: int = WAVE_BATCH
+) -> TickReport:
+    """One round: expire due offers, enlist new tasks, run every due wave (planned ones first).
+
+    The due waves of an incident run ``wave_batch`` tasks to a transaction
+    (:func:`brigades.dispatch.service.run_waves`): the batch's tasks are locked up front with
+    ``SKIP LOCKED`` (another worker's tasks are left to it), what every wave of the incident
+    needs is read once, and each task's wave runs in its own savepoint, so a wave that fails
+    is rolled back alone (its task stays due for the next round) and the others are committed.
+    ``wave_batch=1`` runs one :func:`~brigades.dispatch.service.run_wave` per transaction, as
+    before: there a failing wave ends the round.
+    """
     now = clock.now()
     expired = 0
     with sessions() as session:
@@ -78,19 +93,29 @@ def run_round(sessions: SessionFactory, settings: Settings) -> TickReport:
                     session, incident_id=incident_id, task_ids=task_ids, settings=settings, now=now
                 )
         # Tasks the plan gave volunteers go first, so the others do not take those volunteers.
-        for task_id in sorted(task_ids, key=lambda t: t not in plan):
+        ordered = sorted(task_ids, key=lambda t: t not in plan)
+        for first in range(0, len(ordered), max(wave_batch, 1)):
+            chunk = ordered[first : first + max(wave_batch, 1)]
             with sessions() as session:
-                result = service.run_wave(
-                    session,
-                    task_id=task_id,
-                    settings=settings,
-                    now=now,
-                    planned=plan.get(task_id),
-                    only_if_due=True,
-                )
-            waves += result.offers > 0
-            offers += result.offers
-            unfillable += result.unfillable
+                if wave_batch <= 1:
+                    results = [
+                        service.run_wave(
+                            session,
+                            task_id=chunk[0],
+                            settings=settings,
+                            now=now,
+                            planned=plan.get(chunk[0]),
+                            only_if_due=True,
+                        )
+                    ]
+                else:
+                    results = service.run_waves(
+                        session, task_ids=chunk, settings=settings, now=now, plans=plan
+                    )
+            for result in results:
+                waves += result.offers > 0
+                offers += result.offers
+                unfillable += result.unfillable
     return TickReport(
         enlisted=enlisted, expired=expired, waves=waves, offers=offers, unfillable=unfillable
     )

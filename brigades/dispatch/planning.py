@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from brigades.dispatch import eligibility, index, planner, repository, service
+from brigades.dispatch import index, planner, service
 from brigades.dispatch.models import TaskDispatch
 from brigades.incidents import levels
 from brigades.incidents.models import Incident, IncidentState
@@ -86,30 +86,30 @@ def plan_jointly(
     if incident is None or incident.state is not IncidentState.OPEN:
         return {}
     level = levels.dispatch_settings(settings, incident.level)
-    caps = eligibility.caps_for(
-        settings,
-        level.offers_per_volunteer_per_day,
-        eligibility.cap_scope(session, incident),
-    )
-    boost, said_no = repository.roll_call_answers(session, incident_id=incident_id, now=now)
-    # Volunteers at their cap are the same for every task: one query for all of them.
-    capped = eligibility.over_caps(session, caps=caps, now=now, scope=caps.scope) | said_no
+    # What every task's search reads alike (caps, roll-calls, who is over a cap or busy, the
+    # open slots and earlier offers) is read for all of them at once.
+    rows = session.exec(select(CareTask).where(col(CareTask.id).in_(list(task_ids)))).all()
+    by_id = {task.id: task for task in rows}
+    tasks = [by_id[t] for t in task_ids if t in by_id]
+    if not tasks:
+        return {}
+    batch = service.WaveBatch(session, tasks=tasks, settings=settings, now=now)
+    facts = batch.incident(incident, level)
+    caps, boost = facts.caps, facts.boost
+    capped = facts.capped | facts.said_no
     searches: list[index.CandidateRequest] = []
     wanted_of: dict[int, int] = {}
-    for task_id in task_ids:
-        task = session.get(CareTask, task_id)
-        dispatch = repository.dispatch_of(session, task_id)
-        if task is None or dispatch is None or task.state not in service.DISPATCHABLE:
+    for task in tasks:
+        assert task.id is not None
+        task_id = task.id
+        dispatch = batch.dispatch.get(task_id)
+        if dispatch is None or task.state not in service.DISPATCHABLE:
             continue
-        _, _, wanted = service.offers_wanted(session, task, wave_factor=level.wave_factor)
+        _, _, wanted = batch.wanted(task, wave_factor=level.wave_factor)
         if wanted <= 0:
             continue
-        needs = eligibility.needs_of(session, task)
-        blocked = (
-            capped
-            | eligibility.busy_volunteers(session, task=task, rest=caps.rest, scope=caps.scope)
-            | eligibility.offered_before(session, task_id=task_id)
-        )
+        needs = batch.needs(task)
+        blocked = capped | facts.busy_for(task) | batch.offered.get(task_id, set())
         wanted_of[task_id] = wanted
         searches.append(
             index.CandidateRequest(
@@ -117,7 +117,7 @@ def plan_jointly(
                 radius_km=dispatch.radius_km,
                 limit=max(service.MIN_FETCH, service.OVERFETCH * wanted),
                 exclude=blocked,
-                allowed_vr_codes=service.allowed_regions(session, incident=incident, needs=needs),
+                allowed_vr_codes=facts.regions(incident, needs),
             )
         )
     if not searches:

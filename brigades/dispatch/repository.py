@@ -41,6 +41,57 @@ def lock_task(session: Session, task_id: int, *, skip_locked: bool = False) -> C
     return session.exec(stmt.execution_options(populate_existing=True)).first()
 
 
+def lock_tasks(session: Session, task_ids: Sequence[int]) -> dict[int, CareTask]:
+    """The tasks no other transaction holds, locked until the end of this one (``SKIP LOCKED``;
+    on SQLite all of them, as :func:`lock_task`). In id order, so two workers never wait on
+    each other's locks in opposite orders."""
+    if not task_ids:
+        return {}
+    stmt = (
+        select(CareTask)
+        .where(col(CareTask.id).in_(list(task_ids)))
+        .order_by(col(CareTask.id))
+        .with_for_update(skip_locked=True)
+    )
+    return {
+        task.id: task
+        for task in session.exec(stmt.execution_options(populate_existing=True)).all()
+        if task.id is not None
+    }
+
+
+def live_assignment_counts(session: Session, task_ids: Sequence[int]) -> dict[int, int]:
+    """How many live assignments hold a slot of each task (tasks without any left out)."""
+    stmt = (
+        select(Assignment.task_id, func.count())
+        .where(
+            col(Assignment.task_id).in_(list(task_ids)),
+            col(Assignment.state).in_(LIVE_ASSIGNMENT_STATES),
+        )
+        .group_by(col(Assignment.task_id))
+    )
+    return {task_id: n for task_id, n in session.exec(stmt).all()}
+
+
+def pending_offer_counts(session: Session, task_ids: Sequence[int]) -> dict[int, int]:
+    """How many offers of each task still wait for an answer (tasks without any left out)."""
+    stmt = (
+        select(Offer.task_id, func.count())
+        .where(col(Offer.task_id).in_(list(task_ids)), col(Offer.state) == OfferState.PENDING)
+        .group_by(col(Offer.task_id))
+    )
+    return {task_id: n for task_id, n in session.exec(stmt).all()}
+
+
+def offered_volunteers(session: Session, task_ids: Sequence[int]) -> dict[int, set[int]]:
+    """Everyone each task was offered to before, in any wave and whatever they answered."""
+    found: dict[int, set[int]] = {}
+    stmt = select(Offer.task_id, Offer.volunteer_id).where(col(Offer.task_id).in_(list(task_ids)))
+    for task_id, volunteer_id in session.exec(stmt).all():
+        found.setdefault(task_id, set()).add(volunteer_id)
+    return found
+
+
 def lock_volunteer(session: Session, volunteer_id: int) -> Volunteer | None:
     """The volunteer, locked: serialises one volunteer's acceptances of different tasks."""
     stmt = select(Volunteer).where(col(Volunteer.id) == volunteer_id).with_for_update()

@@ -14,6 +14,12 @@ When a wave finds nobody, the radius grows step by step (``ZB_DISPATCH_RADIUS_GR
 ``ZB_DISPATCH_MAX_RADIUS_KM``; a task that still has open slots, no pending offers and nobody
 left becomes *unfillable* with the reason, and the coordinator gets an alert.
 
+The dispatch rounds run many tasks' waves in one transaction (:func:`run_waves`): the same
+steps per task, each in its own savepoint, with what every wave reads alike (caps, roll-calls,
+who is busy or over a cap, the candidates' rows) read once for the batch and kept true for the
+batch's own offers. What other transactions commit meanwhile is seen by the next batch, as a
+single wave sees what is committed after it ran; acceptance re-checks overlap in any case.
+
 Answers, expiries and failed SMS set the task's ``due_at`` (:func:`mark_due`); the worker's
 dispatch job (:mod:`.jobs`) runs the next wave. All timers are rows, so a restart loses none.
 Acceptance and the rest of an assignment's life are in :mod:`.acceptance`.
@@ -23,9 +29,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -36,7 +43,7 @@ from brigades.conversation import outbound
 from brigades.conversation import service as questions
 from brigades.conversation.models import QuestionKind
 from brigades.dispatch import eligibility, index, messages, repository, texts
-from brigades.dispatch.models import AlertKind, DispatchAlert, TaskDispatch
+from brigades.dispatch.models import AlertKind, DispatchAlert, MutualAid, TaskDispatch
 from brigades.incidents import levels
 from brigades.incidents.models import Incident, IncidentKind, IncidentState
 from brigades.settings import Settings
@@ -154,6 +161,184 @@ def allowed_regions(
     return regions
 
 
+_Row = TypeVar("_Row")
+
+
+class WaveBatch:
+    """What the waves of one transaction share (:func:`run_waves`), read once instead of per task.
+
+    Each fact is what a wave on its own would read at its start, kept true for the writes of
+    the batch itself: the only one that a wave changes for the next is who reached today's
+    offer cap, so each wave's offers are counted again (:meth:`offered`). Live assignments,
+    roll-call answers, approved aid and the task types do not change by a wave.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        tasks: Sequence[CareTask],
+        settings: Settings,
+        now: datetime,
+        plans: dict[int, Planned] | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.now = now
+        ids = [t.id for t in tasks if t.id is not None]
+        self.dispatch = {
+            row.task_id: row
+            for row in session.exec(
+                select(TaskDispatch).where(col(TaskDispatch.task_id).in_(ids))
+            ).all()
+        }
+        self.live = repository.live_assignment_counts(session, ids)
+        self.pending = repository.pending_offer_counts(session, ids)
+        self.offered = repository.offered_volunteers(session, ids)
+        self._tasks = list(tasks)
+        self._incidents: dict[int, IncidentFacts] = {}
+        self._needs: dict[str, eligibility.TaskNeeds] = {}
+        # Held here: the session's identity map keeps rows only while something refers to them.
+        self.rows: dict[tuple[type, object], object] = {}
+        # The candidates' rows, skills and windows: the planned ones now, others as searched.
+        self.candidates = eligibility.CandidateRows()
+        planned = [v for t in ids for v in (plans or {}).get(t, Planned((), {})).volunteer_ids]
+        self.candidates.load(session, planned)
+
+    def get(self, kind: type[_Row], key: object) -> _Row | None:
+        """``session.get`` read once per batch."""
+        if (kind, key) not in self.rows:
+            self.rows[(kind, key)] = self.session.get(kind, key)
+        found = self.rows[(kind, key)]
+        return found if isinstance(found, kind) else None
+
+    def incident(self, incident: Incident, level: levels.DispatchSettings) -> IncidentFacts:
+        assert incident.id is not None
+        facts = self._incidents.get(incident.id)
+        if facts is None:
+            caps = eligibility.caps_for(
+                self.settings,
+                level.offers_per_volunteer_per_day,
+                eligibility.cap_scope(self.session, incident),
+            )
+            boost, said_no = repository.roll_call_answers(
+                self.session, incident_id=incident.id, now=self.now
+            )
+            mine = [t for t in self._tasks if t.incident_id == incident.id] or self._tasks
+            facts = IncidentFacts(
+                caps=caps,
+                boost=boost,
+                said_no=said_no,
+                aid=list(repository.approved_aid(self.session, incident.id)),
+                capped=eligibility.over_caps(
+                    self.session, caps=caps, now=self.now, scope=caps.scope
+                ),
+                busy=eligibility.live_windows(
+                    self.session,
+                    start=min(clock.as_utc(t.window_start) for t in mine) - caps.rest,
+                    end=max(clock.as_utc(t.window_end) for t in mine) + caps.rest,
+                    scope=caps.scope,
+                ),
+            )
+            self._incidents[incident.id] = facts
+            facts.load_offer_counts(self.session, self.candidates.read, now=self.now)
+        return facts
+
+    def wanted(self, task: CareTask, *, wave_factor: float) -> tuple[int, int, int]:
+        """:func:`offers_wanted` from the counts read for the batch."""
+        assert task.id is not None
+        slots = max(task.slots - self.live.get(task.id, 0), 0)
+        pending = self.pending.get(task.id, 0)
+        return slots, pending, math.ceil(wave_factor * slots) - pending
+
+    def eligible(
+        self,
+        *,
+        task: CareTask,
+        needs: eligibility.TaskNeeds,
+        facts: IncidentFacts,
+        volunteer_ids: Sequence[int],
+        radius_km: float,
+        allowed_vr_codes: set[str],
+    ) -> dict[int, float]:
+        """:func:`eligibility.eligible` from the rows and load read for the batch."""
+        assert task.id is not None
+        ids = [v for v in volunteer_ids if v not in facts.said_no]
+        if not ids:
+            return {}
+        self.candidates.load(self.session, ids)
+        remaining = eligibility.eligible_by_rows(
+            self.candidates,
+            task=task,
+            needs=needs,
+            volunteer_ids=ids,
+            radius_km=radius_km,
+            allowed_vr_codes=allowed_vr_codes,
+            now=self.now,
+        )
+        if not remaining:
+            return {}
+        facts.load_offer_counts(self.session, remaining, now=self.now)
+        blocked = facts.busy_for(task) | facts.capped | self.offered.get(task.id, set())
+        return {v: d for v, d in remaining.items() if v not in blocked}
+
+    def needs(self, task: CareTask) -> eligibility.TaskNeeds:
+        needs = self._needs.get(task.type_code)
+        if needs is None:
+            needs = self._needs[task.type_code] = eligibility.needs_of(self.session, task)
+        return needs
+
+
+@dataclass(slots=True)
+class IncidentFacts:
+    caps: eligibility.Caps
+    boost: set[int]
+    said_no: set[int]
+    aid: list[MutualAid]
+    # Over today's caps (grown by the batch's own offers) and live assignments' windows.
+    capped: set[int]
+    busy: list[tuple[int, int, datetime, datetime]]
+    # Today's offers in the caps' scope of the volunteers a wave of the batch may offer to.
+    offers_today: dict[int, int] = field(default_factory=dict)
+
+    def load_offer_counts(
+        self, session: Session, volunteer_ids: Iterable[int], *, now: datetime
+    ) -> None:
+        """Read today's offer counts of volunteers not counted yet (one query, none if all are)."""
+        ids = [v for v in volunteer_ids if v not in self.offers_today]
+        if not ids:
+            return
+        counts = eligibility.offers_today(
+            session, volunteer_ids=ids, now=now, scope=self.caps.scope
+        )
+        for v in ids:
+            self.offers_today[v] = counts.get(v, 0)
+
+    def count_offers(self, volunteer_ids: Iterable[int]) -> None:
+        """One more offer today for each; who reaches the day's cap is over it from now on."""
+        for v in volunteer_ids:
+            self.offers_today[v] = self.offers_today.get(v, 0) + 1
+            if self.offers_today[v] >= self.caps.offers_per_day:
+                self.capped.add(v)
+
+    def regions(self, incident: Incident, needs: eligibility.TaskNeeds) -> set[str]:
+        regions = {incident.vr_code}
+        for aid in self.aid:
+            if aid.skill_code is None or aid.skill_code in needs.skills:
+                regions.add(aid.helping_vr_code)
+        return regions
+
+    def busy_for(self, task: CareTask) -> set[int]:
+        """:func:`eligibility.busy_volunteers` for the task, from the windows read once."""
+        start = clock.as_utc(task.window_start) - self.caps.rest
+        end = clock.as_utc(task.window_end) + self.caps.rest
+        return {
+            volunteer_id
+            for volunteer_id, task_id, window_start, window_end in self.busy
+            if window_start < end and window_end > start and task_id != task.id
+        }
+
+
 def run_wave(
     session: Session,
     *,
@@ -173,8 +358,90 @@ def run_wave(
     task = repository.lock_task(session, task_id, skip_locked=only_if_due)
     if task is None:
         return WaveResult(task_id, skipped="gone or taken by another worker")
-    dispatch = repository.dispatch_of(session, task_id)
-    incident = session.get(Incident, task.incident_id)
+    return _wave(
+        session,
+        task=task,
+        settings=settings,
+        now=now,
+        planned=planned,
+        actor=actor,
+        only_if_due=only_if_due,
+        batch=None,
+    )
+
+
+def run_waves(
+    session: Session,
+    *,
+    task_ids: Sequence[int],
+    settings: Settings,
+    now: datetime,
+    plans: dict[int, Planned] | None = None,
+    actor: Actor = audit.SYSTEM,
+) -> list[WaveResult]:
+    """:func:`run_wave` with ``only_if_due`` for many tasks in one transaction, in the given order.
+
+    The tasks are locked together up front with ``SKIP LOCKED``: one another worker holds is
+    skipped, as a single wave would skip it. What every wave reads alike (the incident, its caps
+    and roll-calls, who is over a cap or busy, the task types, the candidates' rows) is read once
+    in this transaction (:class:`WaveBatch`), and every candidate is checked against it before
+    its offer, with the same rules as :func:`eligibility.eligible`. Each wave runs in its own
+    savepoint: one that fails is rolled back alone and logged, its task stays due for the next
+    round, and the other waves of the batch are kept (the failed wave's offers, if it got as far
+    as counting them, still count towards the daily cap for the rest of the batch: never more
+    offers than the cap, at worst fewer).
+    """
+    locked = repository.lock_tasks(session, task_ids)
+    batch = WaveBatch(session, tasks=list(locked.values()), settings=settings, now=now, plans=plans)
+    results: list[WaveResult] = []
+    for task_id in task_ids:
+        task = locked.get(task_id)
+        if task is None:
+            results.append(WaveResult(task_id, skipped="gone or taken by another worker"))
+            continue
+        try:
+            with session.begin_nested():
+                result = _wave(
+                    session,
+                    task=task,
+                    settings=settings,
+                    now=now,
+                    planned=(plans or {}).get(task_id),
+                    actor=actor,
+                    only_if_due=True,
+                    batch=batch,
+                )
+        except Exception:
+            log.exception("wave for task %s failed; it stays due for the next round", task_id)
+            result = WaveResult(task_id, skipped="failed")
+        results.append(result)
+    return results
+
+
+def _wave(
+    session: Session,
+    *,
+    task: CareTask,
+    settings: Settings,
+    now: datetime,
+    planned: Planned | None,
+    actor: Actor,
+    only_if_due: bool,
+    batch: WaveBatch | None,
+) -> WaveResult:
+    """One locked task's wave; ``batch`` holds what :func:`run_waves` read for all its waves."""
+    assert task.id is not None
+    task_id = task.id
+    dispatch = (
+        batch.dispatch.get(task_id)
+        if batch is not None
+        else repository.dispatch_of(session, task_id)
+    )
+    incident = (
+        batch.get(Incident, task.incident_id)
+        if batch is not None
+        else session.get(Incident, task.incident_id)
+    )
     if dispatch is None or incident is None:
         return WaveResult(task_id, skipped="not dispatched")
     if only_if_due and (dispatch.due_at is None or clock.as_utc(dispatch.due_at) > now):
@@ -187,18 +454,30 @@ def run_wave(
     if task.window_end <= now:
         return WaveResult(task_id, skipped="window passed")
     level = levels.dispatch_settings(settings, incident.level)
-    slots, pending, wanted = offers_wanted(session, task, wave_factor=level.wave_factor)
+    if batch is None:
+        slots, pending, wanted = offers_wanted(session, task, wave_factor=level.wave_factor)
+    else:
+        slots, pending, wanted = batch.wanted(task, wave_factor=level.wave_factor)
     if slots == 0 or wanted <= 0:
         return WaveResult(task_id, radius_km=dispatch.radius_km, skipped="enough offers out")
 
-    needs = eligibility.needs_of(session, task)
-    caps = eligibility.caps_for(
-        settings,
-        level.offers_per_volunteer_per_day,
-        eligibility.cap_scope(session, incident),
-    )
-    regions = allowed_regions(session, incident=incident, needs=needs)
-    boost, said_no = repository.roll_call_answers(session, incident_id=incident.id or 0, now=now)
+    facts: IncidentFacts | None = None
+    if batch is None:
+        needs = eligibility.needs_of(session, task)
+        caps = eligibility.caps_for(
+            settings,
+            level.offers_per_volunteer_per_day,
+            eligibility.cap_scope(session, incident),
+        )
+        regions = allowed_regions(session, incident=incident, needs=needs)
+        boost, said_no = repository.roll_call_answers(
+            session, incident_id=incident.id or 0, now=now
+        )
+    else:
+        facts = batch.incident(incident, level)
+        needs = batch.needs(task)
+        caps, boost, said_no = facts.caps, facts.boost, facts.said_no
+        regions = facts.regions(incident, needs)
     chosen: list[tuple[int, float]] = []
     blocked_seen = 0
     radius = dispatch.radius_km
@@ -206,29 +485,55 @@ def run_wave(
         if planned is not None and radius == dispatch.radius_km:
             ranked = [(v, planned.distances[v]) for v in planned.volunteer_ids]
         else:
+            if facts is None or batch is None:
+                blocked = (
+                    set(said_no)
+                    | eligibility.busy_volunteers(
+                        session, task=task, rest=caps.rest, scope=caps.scope
+                    )
+                    | eligibility.over_caps(session, caps=caps, now=now, scope=caps.scope)
+                    | eligibility.offered_before(session, task_id=task_id)
+                )
+            else:
+                blocked = (
+                    said_no
+                    | facts.busy_for(task)
+                    | facts.capped
+                    | batch.offered.get(task_id, set())
+                )
             ranked = _search(
                 session,
                 task=task,
                 radius_km=radius,
                 limit=max(MIN_FETCH, OVERFETCH * wanted),
-                exclude=said_no,
+                blocked=blocked,
                 boost=boost,
                 regions=regions,
                 caps=caps,
                 settings=settings,
                 now=now,
             )
-        ok = eligibility.eligible(
-            session,
-            task=task,
-            needs=needs,
-            volunteer_ids=[v for v, _ in ranked],
-            radius_km=radius,
-            allowed_vr_codes=regions,
-            excluded=said_no,
-            caps=caps,
-            now=now,
-        )
+        if facts is None or batch is None:
+            ok = eligibility.eligible(
+                session,
+                task=task,
+                needs=needs,
+                volunteer_ids=[v for v, _ in ranked],
+                radius_km=radius,
+                allowed_vr_codes=regions,
+                excluded=said_no,
+                caps=caps,
+                now=now,
+            )
+        else:
+            ok = batch.eligible(
+                task=task,
+                needs=needs,
+                facts=facts,
+                volunteer_ids=[v for v, _ in ranked],
+                radius_km=radius,
+                allowed_vr_codes=regions,
+            )
         blocked_seen = max(blocked_seen, len(ranked) - len(ok))
         chosen = [(v, ok[v]) for v, _ in ranked if v in ok][:wanted]
         if chosen or radius >= settings.dispatch_max_radius_km:
@@ -248,7 +553,12 @@ def run_wave(
             settings=settings,
             now=now,
             scope=caps.scope,
+            task_type=(batch or session).get(TaskType, task.type_code),
+            people=batch.candidates.volunteers if batch is not None else None,
         )
+        if facts is not None:
+            # The next waves of the batch see who these offers brought to today's cap.
+            facts.count_offers(v for v, _ in chosen)
         return WaveResult(
             task_id,
             offers=len(chosen),
@@ -274,7 +584,7 @@ def _search(
     task: CareTask,
     radius_km: float,
     limit: int,
-    exclude: set[int],
+    blocked: set[int],
     boost: set[int],
     regions: set[str],
     caps: eligibility.Caps,
@@ -283,12 +593,6 @@ def _search(
 ) -> list[tuple[int, float]]:
     """Ranked candidates from the index, minus the volunteers the database rules out now."""
     assert task.id is not None
-    blocked = (
-        set(exclude)
-        | eligibility.busy_volunteers(session, task=task, rest=caps.rest, scope=caps.scope)
-        | eligibility.over_caps(session, caps=caps, now=now, scope=caps.scope)
-        | eligibility.offered_before(session, task_id=task.id)
-    )
     found = index.find_candidates(
         session,
         task=task,
@@ -314,6 +618,8 @@ def _make_offers(
     settings: Settings,
     now: datetime,
     scope: eligibility.CapScope,
+    task_type: TaskType | None,
+    people: dict[int, Volunteer] | None = None,
 ) -> None:
     assert task.id is not None
     dispatch.waves += 1
@@ -321,7 +627,6 @@ def _make_offers(
     dispatch.last_wave_at = now
     drill = incident.kind is IncidentKind.DRILL
     expires_at = now + offer_expiry(settings, incident, task)
-    task_type = session.get(TaskType, task.type_code)
     type_name = task_type.name_nl if task_type else task.type_code
     urgent = task.priority is TaskPriority.URGENT
     offers: list[Offer] = []
@@ -353,12 +658,14 @@ def _make_offers(
         ],
         now=now,
     )
-    people = {
-        v.id: v
-        for v in session.exec(
-            select(Volunteer).where(col(Volunteer.id).in_([v for v, _ in chosen]))
-        ).all()
-    }
+    if people is None:
+        people = {
+            v.id: v
+            for v in session.exec(
+                select(Volunteer).where(col(Volunteer.id).in_([v for v, _ in chosen]))
+            ).all()
+            if v.id is not None
+        }
     for (volunteer_id, distance), offer, question in zip(chosen, offers, opened, strict=True):
         offer.question_id = question.id
         session.add(offer)
