@@ -28,6 +28,7 @@ from brigades.metrics.middleware import RequestObserver
 from brigades.ratelimit.local import LocalRateLimiter
 from brigades.settings import Settings
 from brigades.tasks.uploads import upload_limits
+from brigades.volunteers.fastpath import SignUpFastPath
 from brigades.web import openapi
 from brigades.web.middleware import BodySizeLimit, RejectNul, SecurityHeaders
 from brigades.web.templating import render
@@ -154,8 +155,10 @@ def create_app(
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _framework_error)
-    # Innermost: the inbound SMS webhook is answered before FastAPI's routing, inside the
-    # body-size limit and the security headers (RejectNul leaves webhooks to their own checks).
+    # Innermost: the inbound SMS webhook and valid sign-ups are answered before FastAPI's
+    # routing, inside the body-size limit and the security headers (RejectNul leaves webhooks
+    # to their own checks, and refuses a sign-up with a NUL before it gets here).
+    app.add_middleware(SignUpFastPath)
     app.add_middleware(TwilioSmsWebhook, settings=settings)
     app.add_middleware(RejectNul)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=upload_limits(settings))

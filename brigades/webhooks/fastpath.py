@@ -23,12 +23,12 @@ from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from brigades import clock
-from brigades.errors import DomainError, Forbidden, from_database_error, log_database_error
+from brigades.errors import DomainError, Forbidden
 from brigades.settings import Settings
+from brigades.web.raw import Disconnected, answer_error, read_body
 from brigades.webhooks import service
 from brigades.webhooks.deps import MAX_FORM_FIELDS
 from brigades.webhooks.recorder import recorder_of
@@ -74,15 +74,8 @@ class TwilioSmsWebhook:
         scope["route"] = _ROUTE
         try:
             await self._serve(scope, receive)
-        except DomainError as exc:
-            await _error(exc, scope, receive, send)
-            return
-        except SQLAlchemyError as exc:
-            mapped = from_database_error(exc)
-            if mapped is None:
-                raise  # a bug: the server error handler logs it and answers 500
-            log_database_error(log, exc, mapped.status_code)
-            await _error(mapped, scope, receive, send)
+        except (DomainError, SQLAlchemyError) as exc:
+            await answer_error(exc, scope, receive, send, log)
             return
         # Copies: a middleware further out may add to the headers of the message it is sent.
         await send({**_TWIML_START, "headers": list(_TWIML_START["headers"])})
@@ -98,7 +91,12 @@ class TwilioSmsWebhook:
                 signature = value.decode("latin-1")
         if content_type != _FORM_TYPE:
             raise DomainError("Ongeldig formulier.")
-        body = await _body(receive)
+        try:
+            body = await read_body(receive)
+        except Disconnected:
+            # The caller hung up before its body arrived: nothing was recorded and Twilio
+            # retries; answered quietly (the answer goes nowhere) instead of a traceback.
+            raise DomainError("De verbinding werd verbroken.") from None
         try:
             items = parse_qsl(
                 body.decode("utf-8"),
@@ -126,23 +124,3 @@ class TwilioSmsWebhook:
             raise Forbidden("Ongeldige handtekening.")
         row = service.inbound_sms_row(params, now=clock.now())
         await recorder_of(scope["app"]).record(row)
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            # The caller hung up before its body arrived: nothing was recorded and Twilio
-            # retries; answered quietly (the answer goes nowhere) instead of a traceback.
-            raise DomainError("De verbinding werd verbroken.")
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _error(exc: DomainError, scope: Scope, receive: Receive, send: Send) -> None:
-    """The JSON error answer every ``/webhooks/`` path gives (as ``brigades.app`` renders it)."""
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-    response = JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
-    await response(scope, receive, send)
