@@ -39,7 +39,7 @@ from brigades.errors import DomainError
 from brigades.volunteers import service
 from brigades.volunteers.schemas import SignUpAccepted, VolunteerSignUp
 from brigades.web.groupcommit import group_commit_of
-from brigades.web.raw import Disconnected, answer_error, read_body, replay
+from brigades.web.raw import Disconnected, answer_error, overridden, read_body, replay
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,5 @@ def _valid_sign_up(body: bytes) -> VolunteerSignUp | None:
 def _runner(app: Starlette) -> _Runner:
     """The route's transaction runner: the app's group commit, or an override of
     :func:`brigades.deps.get_transaction` (taking no arguments: the tests' shared session)."""
-    overrides = getattr(app, "dependency_overrides", None)
-    override = overrides.get(get_transaction) if overrides else None
-    if override is not None:
-        return cast(_Runner, override())
-    return group_commit_of(app)
+    override = overridden(app, get_transaction)
+    return cast(_Runner, override) if override is not None else group_commit_of(app)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -30,6 +29,7 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 
 from brigades.errors import DomainError
+from brigades.web.raw import per_loop
 
 T = TypeVar("T")
 
@@ -75,17 +75,16 @@ class GroupCommit:
         while self._pending:
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
+            fatal: BaseException | None = None
             try:
                 outcomes = await anyio.to_thread.run_sync(self._write, [u.work for u in batch])
             except BaseException as exc:  # the thread hop itself failed (cancelled at shutdown)
                 outcomes = [_Outcome(error=exc)] * len(batch)
-                for unit, outcome in zip(batch, outcomes, strict=True):
-                    _settle(unit, outcome)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
+                fatal = None if isinstance(exc, Exception) else exc
             for unit, outcome in zip(batch, outcomes, strict=True):
                 _settle(unit, outcome)
+            if fatal is not None:
+                raise fatal
 
     def _write(self, works: list[Work]) -> list[_Outcome]:
         self.batches += 1
@@ -145,13 +144,4 @@ def _settle(unit: _Unit[Any], outcome: _Outcome) -> None:
 
 def group_commit_of(app: Starlette) -> GroupCommit:
     """The app's group commit for the running event loop (futures belong to one loop)."""
-    state = app.state
-    by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] | None
-    by_loop = getattr(state, "group_commits", None)
-    if by_loop is None:
-        by_loop = state.group_commits = weakref.WeakKeyDictionary()
-    loop = asyncio.get_running_loop()
-    found = by_loop.get(loop)
-    if found is None:
-        found = by_loop[loop] = GroupCommit(state.engine)
-    return found
+    return per_loop(app, "group_commits", lambda: GroupCommit(app.state.engine))

@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from brigades.errors import DomainError, from_database_error, log_database_error
+
+T = TypeVar("T")
 
 
 class Disconnected(Exception):
@@ -63,3 +70,26 @@ async def answer_error(
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     response = JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
     await response(scope, receive, send)
+
+
+def per_loop(app: Starlette, name: str, make: Callable[[], T]) -> T:
+    """The app's one ``make()`` for the running event loop, kept in ``app.state.<name>``
+    (a batcher's futures belong to one loop; tests run several loops over one app)."""
+    by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] | None
+    by_loop = getattr(app.state, name, None)
+    if by_loop is None:
+        by_loop = weakref.WeakKeyDictionary()
+        setattr(app.state, name, by_loop)
+    loop = asyncio.get_running_loop()
+    found = by_loop.get(loop)
+    if found is None:
+        found = by_loop[loop] = make()
+    return found
+
+
+def overridden(app: Starlette, dependency: Callable[..., Any]) -> Any | None:
+    """What an override of ``dependency`` (taking no arguments) gives, if the app has one:
+    a raw endpoint honours the same seams as the route it stands in for."""
+    overrides = getattr(app, "dependency_overrides", None)
+    override = overrides.get(dependency) if overrides else None
+    return override() if override is not None else None

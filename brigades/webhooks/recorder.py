@@ -10,7 +10,6 @@ idle a message is written at once (no timer, no added latency).
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Mapping
 from typing import Annotated, Protocol, cast
 
@@ -21,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from brigades.conversation.inbound import record_inbound_rows
+from brigades.web.raw import overridden, per_loop
 
 # Rows per transaction at most (one multi-row insert; Twilio's bodies are at most 1,600 chars).
 MAX_BATCH = 200
@@ -85,24 +85,14 @@ def recorder_of(app: Starlette) -> Recorder:
     Honours an override of :func:`recorder_for` (``app.dependency_overrides``, taking no
     arguments), so the raw endpoint and the route record through the same seam.
     """
-    overrides = getattr(app, "dependency_overrides", None)
-    override = overrides.get(recorder_for) if overrides else None
+    override = overridden(app, recorder_for)
     if override is not None:
-        return cast(Recorder, override())
+        return cast(Recorder, override)
     return _loop_recorder(app)
 
 
 def _loop_recorder(app: Starlette) -> InboundRecorder:
-    state = app.state
-    recorders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, InboundRecorder] | None
-    recorders = getattr(state, "inbound_recorders", None)
-    if recorders is None:
-        recorders = state.inbound_recorders = weakref.WeakKeyDictionary()
-    loop = asyncio.get_running_loop()
-    recorder = recorders.get(loop)
-    if recorder is None:
-        recorder = recorders[loop] = InboundRecorder(state.engine)
-    return recorder
+    return per_loop(app, "inbound_recorders", lambda: InboundRecorder(app.state.engine))
 
 
 RecorderDep = Annotated[Recorder, Depends(recorder_for)]
