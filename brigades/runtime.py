@@ -128,10 +128,13 @@ def inbound_job(settings: Settings, engine: Engine) -> Callable[[], int]:
     return _handle
 
 
-def build_worker(settings: Settings, engine: Engine) -> OutboxWorker:
+def build_worker(
+    settings: Settings, engine: Engine, *, handle_inbound: bool = True
+) -> OutboxWorker:
     """An outbox worker configured from the settings (it opens its own sessions on ``engine``).
 
-    Each round it first handles the inbound messages the webhook recorded, then sends.
+    Each round it first handles the inbound messages the webhook recorded (unless
+    ``handle_inbound`` is False: :class:`InboundThread` does it), then sends.
     """
     # The dispatcher hears of offers whose SMS failed for good (and answers replies).
     from brigades.dispatch import acceptance, rollcall
@@ -149,8 +152,43 @@ def build_worker(settings: Settings, engine: Engine) -> OutboxWorker:
         rate_limiter=build_rate_limiter(settings, engine),
         status_callback_urls=status_callback_urls(settings),
         crash_hook=crash_hook(settings),
-        round_jobs=[inbound_job(settings, engine)],
+        round_jobs=[inbound_job(settings, engine)] if handle_inbound else [],
     )
+
+
+class InboundThread:
+    """The recorded inbound SMS handled on a thread of its own, until ``stop()``.
+
+    In a worker process of a PostgreSQL installation: a reply's handling waits for the locks of
+    the task and volunteer it concerns (a batch of waves holds them for seconds at an incident's
+    start), and in the outbox's round that wait held up every message behind it.
+    """
+
+    def __init__(self, job: Callable[[], int], poll_seconds: float) -> None:
+        self.job = job
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="inbound", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = self.job()
+            except Exception:
+                log.exception("handling inbound messages failed; trying again")
+                handled = 0
+            if not handled:
+                self._stop.wait(self.poll_seconds)
+
+    def start(self) -> InboundThread:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
+        """Stop after the batch in progress; whether the thread ended within ``timeout``."""
+        self._stop.set()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 class BackgroundWorker:
@@ -213,7 +251,8 @@ def run_worker_forever(settings: Settings) -> None:
     # No pre-ping: the worker's transactions are short and frequent, a ping before each was a
     # round trip per transaction; a connection lost meanwhile fails one round, which is retried.
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size, pre_ping=False)
-    worker = build_worker(settings, engine)
+    worker = build_worker(settings, engine, handle_inbound=False)
+    inbound = InboundThread(inbound_job(settings, engine), settings.worker_poll_seconds)
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -224,11 +263,25 @@ def run_worker_forever(settings: Settings) -> None:
     scheduler = build_scheduler(settings, engine)
     if scheduler is not None:
         scheduler.start()
+    inbound.start()
     try:
         worker.run_forever(stop, settings.worker_poll_seconds)
     finally:
-        if scheduler is not None:
-            scheduler.stop()
+        running = scheduler.stop(STOP_TIMEOUT_SECONDS) if scheduler is not None else []
+        if not inbound.stop():
+            running.append("inbound")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if running:
+            # A job still in the middle of its transaction (a sweep over the whole population):
+            # ending the process rolls it back, as a crash would, and it runs again later.
+            # Closing the engine under it or finalising the interpreter with its thread in the
+            # database driver could crash the process instead.
+            log.warning(
+                "outbox worker: %s still running after %.0f s; its transaction is rolled back",
+                ", ".join(running),
+                STOP_TIMEOUT_SECONDS,
+            )
+            logging.shutdown()
+            os._exit(0)
         engine.dispose()

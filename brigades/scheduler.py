@@ -11,6 +11,15 @@ work a person is waiting for, every few seconds) and ``housekeeping`` (sweeps ov
 population: vetting levels, retention, re-confirmation). A sweep over a million volunteers takes
 minutes; in its own lane it never holds up a dispatch round, also not right after a worker
 starts, when every job is due at once.
+
+On PostgreSQL each lane runs in one process of the installation at a time, its *leader*: the
+process holding the lane's advisory lock (:class:`LaneLeader`). Every worker process keeps
+checking, and when the leader stops or dies (its connection closes, the server lets go of the
+lock) another takes over within seconds. Two processes running the same round only competed:
+they planned the same due tasks twice, waited on each other's task locks and each kept a
+candidate index in memory, and two population sweeps over a million volunteers doubled the
+database's work. A process that leads one lane leaves the other to a process that leads none
+(it asks for it only every :data:`YIELD_POLLS` polls), so two workers share the lanes.
 """
 
 from __future__ import annotations
@@ -21,7 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from brigades import clock
 from brigades.db import session_scope
@@ -180,6 +190,67 @@ class Scheduler:
         return ran
 
 
+# A process leading one lane asks for another only every this many polls (see the module doc).
+YIELD_POLLS = 5
+
+
+class LaneLeader:
+    """Whether this process runs a lane now (see the module doc); always on SQLite.
+
+    The lock is a session-level ``pg_try_advisory_lock`` on a connection of its own in
+    autocommit (no transaction is held open), checked with a round trip at every poll so a lost
+    connection is noticed and the lane given up.
+    """
+
+    def __init__(self, engine: Engine, lane: str) -> None:
+        self.engine = engine
+        self.lane = lane
+        self._shared = engine.dialect.name == "postgresql"
+        self._conn: Connection | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lane (as of the last check)."""
+        return not self._shared or self._conn is not None
+
+    def lead(self) -> bool:
+        """Take or keep the lane; False while another process holds it."""
+        if not self._shared:
+            return True
+        try:
+            if self._conn is not None:
+                self._conn.execute(text("SELECT 1"))
+                return True
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                got = conn.execute(
+                    text("SELECT pg_try_advisory_lock(hashtext(:key))"),
+                    {"key": f"zorgbrigade.lane.{self.lane}"},
+                ).scalar_one()
+            except BaseException:
+                conn.close()
+                raise
+            if not got:
+                conn.close()
+                return False
+            self._conn = conn
+            log.info("this process now runs the %s jobs", self.lane)
+            return True
+        except DBAPIError as exc:
+            log.warning("lane %s: database unreachable (%s)", self.lane, type(exc).__name__)
+            self.release()
+            return False
+
+    def release(self) -> None:
+        """Give the lane up (closing the connection releases the lock)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()  # not back to the pool: a pooled connection keeps the lock
+            finally:
+                conn.close()
+
+
 class SchedulerThread:
     """The scheduler's lanes, each on a daemon thread checking every ``poll_seconds``, until
     ``stop()``."""
@@ -197,17 +268,31 @@ class SchedulerThread:
             )
             for lane in lanes
         }
+        self.leaders = {lane: LaneLeader(scheduler.engine, lane) for lane in self.lanes}
         self._threads = [
-            threading.Thread(
-                target=self._loop, args=(lane_scheduler,), name=f"scheduler-{lane}", daemon=True
-            )
-            for lane, lane_scheduler in self.lanes.items()
+            threading.Thread(target=self._loop, args=(lane,), name=f"scheduler-{lane}", daemon=True)
+            for lane in self.lanes
         ]
 
-    def _loop(self, scheduler: Scheduler) -> None:
-        while not self._stop.is_set():
-            scheduler.run_due()
-            self._stop.wait(self.poll_seconds)
+    def _loop(self, lane: str) -> None:
+        scheduler, leader = self.lanes[lane], self.leaders[lane]
+        polls = 0
+        try:
+            while not self._stop.is_set():
+                polls += 1
+                leads_other = any(
+                    other.held for name, other in self.leaders.items() if name != lane
+                )
+                # The first lane is asked for at once, the others a poll later: a process
+                # starting alone leads them all, two starting together take one lane each.
+                first_poll = polls == 1 and lane != next(iter(self.lanes))
+                ask = leader.held or (not leads_other and not first_poll)
+                ask = ask or polls % YIELD_POLLS == 0
+                if ask and leader.lead():
+                    scheduler.run_due()
+                self._stop.wait(self.poll_seconds)
+        finally:
+            leader.release()
 
     def start(self) -> SchedulerThread:
         """Start checking."""
@@ -215,8 +300,10 @@ class SchedulerThread:
             thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop after the current round of each lane."""
+    def stop(self, timeout: float = 30.0) -> list[str]:
+        """Stop after the current round of each lane; returns the lanes still running after
+        ``timeout`` seconds (a sweep over the whole population can take longer)."""
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(timeout=timeout)
+        return [t.name for t in self._threads if t.is_alive()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from brigades.db import make_engine
 from brigades.scheduler import (
     DISPATCH,
     HOUSEKEEPING,
+    LaneLeader,
     PeriodicJob,
     Scheduler,
     SchedulerThread,
@@ -103,3 +105,81 @@ def test_population_sweeps_are_housekeeping_and_dispatch_is_not() -> None:
         assert lanes[name] == HOUSEKEEPING
     for name in ("dispatch.tick", "dispatch.roll_calls", "conversation.expire_questions"):
         assert lanes[name] == DISPATCH
+
+
+@pytest.mark.postgres_only
+def test_one_process_at_a_time_leads_a_lane_and_another_takes_over(fresh_database: str) -> None:
+    first, second = make_engine(fresh_database), make_engine(fresh_database)
+    try:
+        a, b = LaneLeader(first, DISPATCH), LaneLeader(second, DISPATCH)
+        assert a.lead() and a.held
+        assert not b.lead() and not b.held
+        assert a.lead()  # kept
+        assert LaneLeader(second, HOUSEKEEPING).lead()  # another lane, another lock
+        a.release()
+        assert b.lead()
+        assert not a.lead()
+        # The leader's connection dies (a crash, a restarted server): the lock goes with it.
+        with first.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+                )
+            )
+        assert not b.lead()  # noticed at the next check
+        assert a.lead()
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+@pytest.mark.postgres_only
+def test_two_workers_share_the_lanes_and_one_takes_over_when_the_other_stops(
+    fresh_database: str,
+) -> None:
+    ran: dict[str, set[str]] = {DISPATCH: set(), HOUSEKEEPING: set()}
+    lock = threading.Lock()
+
+    def job(lane: str, who: str) -> PeriodicJob:
+        def run(_engine: Engine, _settings: Settings) -> None:
+            with lock:
+                ran[lane].add(who)
+
+        return PeriodicJob(f"{lane}.job", timedelta(0), run, lane)
+
+    def worker(who: str) -> SchedulerThread:
+        engine = make_engine(fresh_database)
+        jobs = [job(DISPATCH, who), job(HOUSEKEEPING, who)]
+        scheduler = Scheduler(engine, make_settings(fresh_database), jobs)
+        return SchedulerThread(scheduler, poll_seconds=0.1)
+
+    # Started together, as the processes of a deployment are.
+    one, two = worker("one"), worker("two")
+    one.start()
+    two.start()
+    stopped_one = False
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(ran.values()):
+            time.sleep(0.05)
+        # Each lane ran in one worker only, and the two workers took one lane each.
+        assert all(len(who) == 1 for who in ran.values()), ran
+        assert ran[DISPATCH] != ran[HOUSEKEEPING], ran
+        leader_of_dispatch = next(iter(ran[DISPATCH]))
+        leader, other = (one, two) if leader_of_dispatch == "one" else (two, one)
+        assert leader.stop() == []
+        stopped_one = True
+        with lock:
+            ran[DISPATCH].clear()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not ran[DISPATCH]:
+            time.sleep(0.05)
+        assert ran[DISPATCH] == {"two" if leader_of_dispatch == "one" else "one"}
+        assert other.leaders[DISPATCH].held and other.leaders[HOUSEKEEPING].held
+    finally:
+        for thread in (one, two):
+            if not (stopped_one and thread is leader):
+                thread.stop()
+        for thread in (one, two):
+            thread.scheduler.engine.dispose()

@@ -50,6 +50,7 @@ from brigades.conversation.registry import (
     AnswerHandlerRegistry,
     default_registry,
 )
+from brigades.errors import from_database_error
 from brigades.settings import Settings, SmsProviderName
 from brigades.volunteers.models import Volunteer, VolunteerStatus
 from notifications import outbox
@@ -287,7 +288,8 @@ def handle_pending(
             inbound = mine.get(inbound_id)
             if inbound is None:
                 break  # an earlier message of this sender is another worker's: wait for it
-            _handle_one(session, inbound, now=now, settings=settings, registry=registry)
+            if not _handle_one(session, inbound, now=now, settings=settings, registry=registry):
+                break  # tried again next round, and this sender's later messages after it
             handled += 1
     return handled
 
@@ -299,11 +301,23 @@ def _handle_one(
     now: datetime,
     settings: Settings,
     registry: AnswerHandlerRegistry | None,
-) -> None:
+) -> bool:
+    """Handle one message in a savepoint; False when the database was busy or unreachable (a
+    deadlock with another worker, a lost connection): the message stays unhandled, for the next
+    round. Any other failure marks it ``error``."""
     try:
         with session.begin_nested():
             handle_recorded(session, inbound, now=now, settings=settings, registry=registry)
+        return True
     except Exception as exc:
+        if from_database_error(exc) is not None:
+            log.warning(
+                "inbound %s: database busy (%s, sqlstate %s); handled again next round",
+                inbound.id,
+                type(exc).__name__,
+                getattr(getattr(exc, "orig", None), "sqlstate", None),
+            )
+            return False
         # Not a silent drop: the row says so and the log names it (no personal data).
         log.error("inbound %s could not be handled: %s", inbound.id, type(exc).__name__)
         session.refresh(inbound)
@@ -311,6 +325,7 @@ def _handle_one(
         inbound.handled_at = now
         session.add(inbound)
         session.flush()
+        return True
 
 
 def handle_recorded(

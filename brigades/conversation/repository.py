@@ -115,7 +115,7 @@ def volunteer_by_phone(session: Session, *, phone: str) -> Volunteer | None:
     return session.exec(
         select(Volunteer)
         .where(Volunteer.phone == phone, Volunteer.status != VolunteerStatus.ERASED)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).first()
 
 

@@ -2,9 +2,11 @@
 index, and tasks turned into its queries.
 
 The index is a snapshot: rebuilt when older than ``ZB_DISPATCH_INDEX_MAX_AGE_SECONDS`` (by the
-monotonic clock or by the application clock, whichever says so first), or after
-:func:`invalidate`. It may be seconds stale; the dispatcher re-checks every candidate in the
-database (:mod:`brigades.dispatch.eligibility`) before an offer is made.
+monotonic clock or by the application clock, whichever says so first; and never before
+:data:`REBUILD_FACTOR` times its own build time), or after :func:`invalidate`. It holds the
+regions being searched (an incident's region and its approved mutual-aid regions), not the
+whole country (see :func:`snapshot`). It may be seconds stale; the dispatcher re-checks every
+candidate in the database (:mod:`brigades.dispatch.eligibility`) before an offer is made.
 
 What the snapshot holds, per volunteer that can be dispatched at build time:
 
@@ -37,7 +39,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -126,6 +128,17 @@ class Snapshot:
     types: dict[str, TypeNeeds]
     built_monotonic: float
     built_at: datetime
+    # The regions whose volunteers it holds (None: all); the build's own duration.
+    covers: frozenset[str] | None = None
+    build_seconds: float = 0.0
+    # The regions searched in it since it was built (the next build's regions).
+    asked: set[str] = field(default_factory=set)
+
+    def holds(self, regions: frozenset[str] | None) -> bool:
+        """Whether every volunteer of ``regions`` (None: all regions) is in this snapshot."""
+        if self.covers is None:
+            return True
+        return regions is not None and regions <= self.covers
 
 
 _lock = threading.Lock()
@@ -140,23 +153,58 @@ def invalidate() -> None:
         _snapshots.clear()
 
 
+# A snapshot is kept at least this many times as long as its build took: at a million volunteers
+# a build of the whole country takes a minute or two, and rebuilding it every 30 s left a
+# dispatcher doing nothing else.
+REBUILD_FACTOR = 4.0
+
+
 def snapshot(
-    session: Session, *, settings: Settings, now: datetime, scope: CapScope = CapScope.REAL
+    session: Session,
+    *,
+    settings: Settings,
+    now: datetime,
+    scope: CapScope = CapScope.REAL,
+    regions: AbstractSet[str] | None = None,
 ) -> Snapshot:
-    """The current index for this database and ranking scope, rebuilt when stale."""
+    """The current index for this database and ranking scope, rebuilt when stale.
+
+    ``regions``: the regions the caller searches (None: all). A snapshot holds only the regions
+    asked for since it was built, so a code-zwart incident in one region indexes that region's
+    volunteers (and its approved mutual-aid regions'), not the country's; a search in a region
+    the snapshot lacks rebuilds it with that region added. A rebuild keeps the regions searched
+    since the last one (two incidents in two regions share one snapshot); a region nobody
+    searched for a whole snapshot's life is left out of the next.
+    """
     key = (str(session.get_bind().engine.url), scope)
-    max_age = settings.dispatch_index_max_age_seconds
+    wanted = None if regions is None else frozenset(regions)
     with _lock:
         cached = _snapshots.get(key)
+        if cached is not None and wanted is not None:
+            cached.asked.update(wanted)
     if cached is not None:
-        age_monotonic = time.monotonic() - cached.built_monotonic
-        age_clock = (now - cached.built_at).total_seconds()
-        if age_monotonic <= max_age and 0 <= age_clock <= max_age:
+        if _fresh(cached, settings, now) and cached.holds(wanted):
             return cached
-    fresh = build(session, settings=settings, now=now, scope=scope)
+        if wanted is not None:
+            with _lock:
+                wanted = wanted | cached.asked
+            if cached.covers is not None and _fresh(cached, settings, now):
+                wanted = wanted | cached.covers
+    fresh = build(session, settings=settings, now=now, scope=scope, regions=wanted)
+    if regions is not None:
+        fresh.asked.update(regions)
     with _lock:
         _snapshots[key] = fresh
     return fresh
+
+
+def _fresh(snap: Snapshot, settings: Settings, now: datetime) -> bool:
+    """Younger than the configured age (or :data:`REBUILD_FACTOR` times its build), by both
+    the monotonic and the application clock."""
+    max_age = max(settings.dispatch_index_max_age_seconds, REBUILD_FACTOR * snap.build_seconds)
+    age_monotonic = time.monotonic() - snap.built_monotonic
+    age_clock = (now - snap.built_at).total_seconds()
+    return age_monotonic <= max_age and 0 <= age_clock <= max_age
 
 
 def counts_in(offer_scope: CapScope, snapshot_scope: CapScope) -> bool:
@@ -197,7 +245,7 @@ def find_candidates(
 ) -> list[Candidate]:
     """The best ``limit`` candidates for a task from the index (boosted ids first), ranked by
     the load and reliability of the incidents in ``scope`` (the task's caps scope)."""
-    snap = snapshot(session, settings=settings, now=now, scope=scope)
+    snap = snapshot(session, settings=settings, now=now, scope=scope, regions=allowed_vr_codes)
     query = _query(
         snap,
         CandidateRequest(task, radius_km, limit, exclude, allowed_vr_codes),
@@ -219,7 +267,8 @@ def find_candidates_many(
     scope: CapScope = CapScope.REAL,
 ) -> list[list[Candidate]]:
     """:func:`find_candidates` for many tasks in one vectorised pass (joint planning)."""
-    snap = snapshot(session, settings=settings, now=now, scope=scope)
+    regions = set().union(*(r.allowed_vr_codes for r in requests))
+    snap = snapshot(session, settings=settings, now=now, scope=scope, regions=regions)
     queries = [_query(snap, r, boost=boost, settings=settings) for r in requests]
     asked = [q for q in queries if q is not None]
     answers = iter(snap.index.search_many(asked) if asked else [])
@@ -310,10 +359,16 @@ def window_hours(weekday: int, start_minute: int, end_minute: int) -> list[int]:
 
 
 def build(
-    session: Session, *, settings: Settings, now: datetime, scope: CapScope = CapScope.REAL
+    session: Session,
+    *,
+    settings: Settings,
+    now: datetime,
+    scope: CapScope = CapScope.REAL,
+    regions: AbstractSet[str] | None = None,
 ) -> Snapshot:
-    """Read the dispatchable volunteers and the task catalogue into a new index (load and
-    reliability from the offers and assignments of the incidents in ``scope``)."""
+    """Read the dispatchable volunteers (of ``regions``; None: all) and the task catalogue into
+    a new index (load and reliability from the offers and assignments of the incidents in
+    ``scope``)."""
     started = time.perf_counter()
     skills = session.exec(select(Skill.code, Skill.min_evidence).order_by(col(Skill.code))).all()
     if len(skills) > 64:
@@ -347,9 +402,12 @@ def build(
             & (col(Volunteer.paused_until) <= now),
         ),
     )
+    covers = None if regions is None else frozenset(regions)
+    if covers is not None:
+        stmt = stmt.where(col(Volunteer.vr_code).in_(sorted(covers)))
     for part in _partitions(session, stmt.order_by(col(Volunteer.id))):
         people.add(part)
-    ids, regions, region = people.finish()
+    ids, region_numbers, region = people.finish()
     n = ids.size
 
     # Some three million claims and windows: per row a lookup in Python, the bit arithmetic in
@@ -366,6 +424,7 @@ def build(
             col(VolunteerSkill.evidence_expires_at) > now,
         )
     )
+    claims = _of_regions(claims, col(VolunteerSkill.volunteer_id), covers)
     bit_of: dict[tuple[str, str, bool], int] = {}
     for part in _partitions(session, claims):
         volunteer_ids, codes, kinds, verified = zip(*part, strict=True)
@@ -387,6 +446,7 @@ def build(
         col(AvailabilityWindow.start_minute),
         col(AvailabilityWindow.end_minute),
     )
+    windows = _of_regions(windows, col(AvailabilityWindow.volunteer_id), covers)
     shape_words: dict[tuple[int, int, int], tuple[int, int, int]] = {}
     for part in _partitions(session, windows):
         columns = np.array(part, dtype=np.int64).reshape(-1, 4)
@@ -417,6 +477,7 @@ def build(
         .group_by(col(Offer.volunteer_id))
     )
     reliability = np.full(n, RELIABILITY_PRIOR, dtype=np.float64)
+    offer_query = _of_regions(offer_query, col(Offer.volunteer_id), covers)
     for part in _partitions(session, _scoped(offer_query, col(Offer.task_id), scope)):
         stats = np.array(part, dtype=np.float64).reshape(-1, 4)
         rows_at, found = _rows_of(ids, stats[:, 0].astype(np.int64))
@@ -429,6 +490,7 @@ def build(
         .where(col(Assignment.assigned_at) >= load_since)
         .group_by(col(Assignment.volunteer_id))
     )
+    assignment_query = _of_regions(assignment_query, col(Assignment.volunteer_id), covers)
     for part in _partitions(session, _scoped(assignment_query, col(Assignment.task_id), scope)):
         counts = np.array(part, dtype=np.int64).reshape(-1, 2)
         rows_at, found = _rows_of(ids, counts[:, 0])
@@ -448,19 +510,23 @@ def build(
         reliability=reliability,
     )
     index = CandidateIndex(rows, weights=weights_of(settings))
+    seconds = time.perf_counter() - started
     log.info(
-        "candidate index built: %d volunteers in %.1f s (%s)",
+        "candidate index built: %d volunteers of %s in %.1f s (%s)",
         n,
-        time.perf_counter() - started,
+        "all regions" if covers is None else f"{len(covers)} region(s)",
+        seconds,
         scope.value,
     )
     return Snapshot(
         index=index,
         skill_bits=skill_bits,
-        regions=regions,
+        regions=region_numbers,
         types=_task_types(session, skill_bits),
         built_monotonic=time.monotonic(),
         built_at=now,
+        covers=covers,
+        build_seconds=seconds,
     )
 
 
@@ -563,6 +629,17 @@ class _PeopleColumns:
 
 def _joined(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def _of_regions(stmt: Any, volunteer_id_column: Any, regions: frozenset[str] | None) -> Any:
+    """Restrict a query over a volunteer's rows to the volunteers of ``regions`` (None: all)."""
+    if regions is None:
+        return stmt
+    return stmt.where(
+        volunteer_id_column.in_(
+            sa_select(col(Volunteer.id)).where(col(Volunteer.vr_code).in_(sorted(regions)))
+        )
+    )
 
 
 def _scoped(stmt: Any, task_id_column: Any, scope: CapScope) -> Any:

@@ -34,9 +34,17 @@ INCIDENT_SUBJECT = "incident"
 def lock_task(session: Session, task_id: int, *, skip_locked: bool = False) -> CareTask | None:
     """The task, locked until the end of the transaction (a no-op lock on SQLite, where the
     transaction already holds the database's write lock from its first statement). With
-    ``skip_locked``, None when another transaction holds it (PostgreSQL)."""
+    ``skip_locked``, None when another transaction holds it (PostgreSQL).
+
+    Every lock here is ``FOR NO KEY UPDATE``: it excludes the other lockers as ``FOR UPDATE``
+    does, but not the key-share locks of foreign keys, so a transaction inserting an offer or an
+    assignment that refers to a locked row does not wait for the lock holder to commit (at an
+    incident's start, a reply waited seconds behind a batch of waves that way).
+    """
     stmt = (
-        select(CareTask).where(col(CareTask.id) == task_id).with_for_update(skip_locked=skip_locked)
+        select(CareTask)
+        .where(col(CareTask.id) == task_id)
+        .with_for_update(skip_locked=skip_locked, key_share=True)
     )
     return session.exec(stmt.execution_options(populate_existing=True)).first()
 
@@ -51,7 +59,7 @@ def lock_tasks(session: Session, task_ids: Sequence[int]) -> dict[int, CareTask]
         select(CareTask)
         .where(col(CareTask.id).in_(list(task_ids)))
         .order_by(col(CareTask.id))
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     )
     return {
         task.id: task
@@ -94,13 +102,15 @@ def offered_volunteers(session: Session, task_ids: Sequence[int]) -> dict[int, s
 
 def lock_volunteer(session: Session, volunteer_id: int) -> Volunteer | None:
     """The volunteer, locked: serialises one volunteer's acceptances of different tasks."""
-    stmt = select(Volunteer).where(col(Volunteer.id) == volunteer_id).with_for_update()
+    stmt = (
+        select(Volunteer).where(col(Volunteer.id) == volunteer_id).with_for_update(key_share=True)
+    )
     return session.exec(stmt.execution_options(populate_existing=True)).first()
 
 
 def lock_offer(session: Session, offer_id: int) -> Offer | None:
     """The offer, re-read under lock."""
-    stmt = select(Offer).where(col(Offer.id) == offer_id).with_for_update()
+    stmt = select(Offer).where(col(Offer.id) == offer_id).with_for_update(key_share=True)
     return session.exec(stmt.execution_options(populate_existing=True)).first()
 
 

@@ -66,3 +66,45 @@ def test_a_sender_waits_while_another_worker_holds_their_earlier_message(
         assert handle_pending(session, now=now, settings=settings) == 2
         session.commit()
     assert outcomes(engine) == ["paused", "available", "help"]
+
+
+@pytest.mark.postgres_only
+def test_a_message_the_database_was_too_busy_for_is_handled_next_round_not_dropped(
+    engine: Engine, fresh_database: str
+) -> None:
+    """A deadlock with another worker or a statement cut off is no reason to lose a reply: the
+    message stays unhandled (with this sender's later ones behind it) and is handled later."""
+    settings = make_settings(fresh_database)
+    now = SystemClock().now()
+    with Session(engine) as setup:
+        busy, other = make_volunteer(setup, now=now), make_volunteer(setup, now=now)
+        assert busy.phone is not None and other.phone is not None
+        for i, (phone, body) in enumerate(
+            [(busy.phone, "PAUZE"), (busy.phone, "BESCHIKBAAR"), (other.phone, "HULP")]
+        ):
+            record_inbound(
+                setup,
+                provider="twilio",
+                provider_sid=f"SM{i:032d}",
+                from_number=phone,
+                to_number=None,
+                body=body,
+                now=now,
+            )
+        setup.commit()
+        busy_id = busy.id
+
+    with engine.connect() as holder:
+        # Another transaction holds the volunteer's row; this worker's statements time out.
+        holder.execute(text("SELECT id FROM volunteer WHERE id = :i FOR UPDATE"), {"i": busy_id})
+        with Session(engine) as session:
+            session.execute(text("SET LOCAL statement_timeout = '300ms'"))
+            assert handle_pending(session, now=now, settings=settings) == 1
+            session.commit()
+        assert outcomes(engine) == [None, None, "help"]
+        holder.rollback()
+
+    with Session(engine) as session:
+        assert handle_pending(session, now=now, settings=settings) == 2
+        session.commit()
+    assert outcomes(engine) == ["paused", "available", "help"]

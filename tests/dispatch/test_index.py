@@ -255,3 +255,69 @@ def test_many_tasks_at_once_match_one_by_one(
             now=now,
         )
         assert got == one
+
+
+def test_snapshot_holds_the_regions_searched_and_adds_a_new_one_at_once(
+    session: Session, clock: clock_module.ManualClock, settings: Settings
+) -> None:
+    now = clock.now()
+    here = ready_volunteer(session, km=1)
+    helper = ready_volunteer(session, km=1.5, vr_code="VR10")
+    ready_volunteer(session, km=2, vr_code="VR11")
+    session.flush()
+    task = task_at(session, now + timedelta(hours=2), hours=3, minutes=60)
+
+    assert found(session, task, settings) == [here.id]
+    snap = index.snapshot(session, settings=settings, now=now, regions={"VR09"})
+    assert snap.covers == {"VR09"}
+    assert len(snap.index) == 1  # not the other regions' volunteers
+    # Mutual aid approved: the next search in VR10 finds its volunteer without waiting for the
+    # snapshot to age, and the incident's own region stays in.
+    both = frozenset({"VR09", "VR10"})
+    assert found(session, task, settings, regions=both) == [here.id, helper.id]
+    snap = index.snapshot(session, settings=settings, now=now, regions=both)
+    assert snap.covers == both
+    assert len(snap.index) == 2
+    assert found(session, task, settings) == [here.id]  # the region filter still applies
+
+
+def test_a_region_nobody_searched_leaves_the_next_snapshot(
+    session: Session, clock: clock_module.ManualClock, settings: Settings
+) -> None:
+    now = clock.now()
+    ready_volunteer(session, km=1)
+    helper = ready_volunteer(session, km=1.5, vr_code="VR10")
+    session.flush()
+    task = task_at(session, now + timedelta(hours=2), hours=3, minutes=60)
+    found(session, task, settings)
+    found(session, task, settings, regions=frozenset({"VR10"}))  # rebuilt with VR10 added
+    found(session, task, settings)
+    # Both regions searched in this snapshot: a rebuild after the max age keeps both.
+    clock.advance(settings.dispatch_index_max_age_seconds + 1)
+    assert found(session, task, settings, regions=frozenset({"VR10"})) == [helper.id]
+    snap = index.snapshot(session, settings=settings, now=clock.now(), regions={"VR10"})
+    assert snap.covers == {"VR09", "VR10"}
+    # Only VR10 searched in that snapshot's life: the next one holds VR10 alone.
+    clock.advance(settings.dispatch_index_max_age_seconds + 1)
+    assert found(session, task, settings, regions=frozenset({"VR10"})) == [helper.id]
+    snap = index.snapshot(session, settings=settings, now=clock.now(), regions={"VR10"})
+    assert snap.covers == {"VR10"}
+    # A search of every region builds them all.
+    assert index.snapshot(session, settings=settings, now=clock.now()).covers is None
+
+
+def test_a_slow_build_is_kept_longer_than_the_max_age(
+    session: Session, clock: clock_module.ManualClock, settings: Settings
+) -> None:
+    now = clock.now()
+    first = ready_volunteer(session, km=1)
+    task = task_at(session, now + timedelta(hours=2), hours=3, minutes=60)
+    assert found(session, task, settings) == [first.id]
+    snap = index.snapshot(session, settings=settings, now=now, regions={"VR09"})
+    # As if the build had taken 100 s (a country at a million volunteers takes minutes):
+    snap.build_seconds = 100.0
+    second = ready_volunteer(session, km=0.5)
+    clock.advance(settings.dispatch_index_max_age_seconds + 1)
+    assert found(session, task, settings) == [first.id]  # kept: not rebuilt back to back
+    clock.advance(index.REBUILD_FACTOR * 100)
+    assert found(session, task, settings) == [second.id, first.id]
