@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -33,6 +34,7 @@ from notifications.worker import CRASH_POINTS, OutboxWorker, StatusCallbackUrl
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 30.0
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 class InstalledClock:
@@ -251,6 +253,11 @@ def run_worker_forever(settings: Settings) -> None:
     # No pre-ping: the worker's transactions are short and frequent, a ping before each was a
     # round trip per transaction; a connection lost meanwhile fails one round, which is retried.
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size, pre_ping=False)
+    # The sending threads wait on the network and the database and need the interpreter only
+    # briefly each time; a dispatch round or a sweep in this process computes for seconds. At
+    # the default 5 ms switch interval each of their wake-ups waited for the computing thread's
+    # turn to end, and the outbox sent a few dozen messages a second.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     worker = build_worker(settings, engine, handle_inbound=False)
     inbound = InboundThread(inbound_job(settings, engine), settings.worker_poll_seconds)
     stop = threading.Event()

@@ -23,8 +23,9 @@ Measured: time until 50 % and 90 % of the tasks are filled (from the end of the 
 and offers per filled task, outbound SMS throughput at the fake, the webhook's latency as the
 repliers saw it, each process's peak memory. Checked at the end, once the outbox has drained:
 no message lost (every outbox row sent, delivered or failed for good, every sent one received by
-the fake once), no reply lost (every acknowledged reply recorded and handled), no double booking
-(no task with more assignments than slots, no volunteer in two overlapping assignments).
+the fake once), no reply lost (every acknowledged reply recorded and handled, none marked
+failed), no double booking (no task with more assignments than slots, no volunteer in two
+overlapping assignments).
 """
 
 from __future__ import annotations
@@ -512,6 +513,9 @@ def _checks(
             for r in conn.execute(text("SELECT provider_sid, handled_at FROM inbound_message"))
         }
         suspected = one("SELECT count(*) FROM outbox_suspected_duplicate")
+        # A reply marked as failed was recorded but never acted on: lost as far as its sender
+        # is concerned (a database too busy for it is tried again, never marked).
+        replies_failed = one("SELECT count(*) FROM inbound_message WHERE outcome = 'error'")
     engine.dispose()
     received = [m.outbox_id for m in fake.accepted() if m.outbox_id is not None]
     twice = len(received) - len(set(received))
@@ -522,7 +526,7 @@ def _checks(
     waiting = sum(
         n for key, n in outbox.items() if key.split(":")[1] not in (*TERMINAL, "uncertain")
     )
-    replies_lost = sum(1 for sid in repliers.acknowledged if sid not in recorded)
+    replies_lost = sum(1 for sid in repliers.acknowledged if sid not in recorded) + replies_failed
     replies_waiting = sum(1 for sid in repliers.acknowledged if recorded.get(sid) is None)
     messages_lost = len(sent_ids - set(received)) + uncertain
     checks = {
@@ -531,6 +535,7 @@ def _checks(
         "messages_received_twice": twice,
         "suspected_duplicates": suspected,
         "replies_lost": replies_lost,
+        "replies_failed": replies_failed,
         "replies_recorded_not_yet_handled": replies_waiting,
         "tasks_over_booked": over_booked,
         "volunteers_double_booked": double_booked,

@@ -142,6 +142,10 @@ def _parse_filter_time(value: str) -> datetime | None:
     return None
 
 
+# Status callbacks in flight at once (see FakeTwilio._send_callbacks).
+CALLBACK_CONCURRENCY = 32
+
+
 class FakeTwilio:
     """Runs the fake API in a background thread; use as a context manager."""
 
@@ -176,6 +180,7 @@ class FakeTwilio:
         self.port = self._server.port
         self.base_url = self._server.base_url
         self._callback_client: httpx.AsyncClient | None = None
+        self._callback_slots: asyncio.Semaphore | None = None
 
     # -- server ---------------------------------------------------------------------------
     def _app(self) -> Starlette:
@@ -420,17 +425,23 @@ class FakeTwilio:
 
     async def _send_callbacks(self, message: ReceivedMessage) -> None:
         if self._callback_client is None:
-            self._callback_client = httpx.AsyncClient(timeout=5)
-        assert message.status_callback is not None
+            # At most CALLBACK_CONCURRENCY callbacks in flight, the rest wait on the semaphore:
+            # thousands queued in httpx's pool made its request assignment (quadratic in the
+            # queue) take the fake's event loop, and the fake answered the API in seconds.
+            limits = httpx.Limits(max_connections=CALLBACK_CONCURRENCY)
+            self._callback_client = httpx.AsyncClient(timeout=5, limits=limits)
+            self._callback_slots = asyncio.Semaphore(CALLBACK_CONCURRENCY)
+        assert message.status_callback is not None and self._callback_slots is not None
         for status in ("sent", "delivered"):
             await asyncio.sleep(self.callback_delay)
             params = self._callback_params(message, status, None)
             try:
-                response = await self._callback_client.post(
-                    message.status_callback,
-                    data=params,
-                    headers={"X-Twilio-Signature": self.sign(message.status_callback, params)},
-                )
+                async with self._callback_slots:
+                    response = await self._callback_client.post(
+                        message.status_callback,
+                        data=params,
+                        headers={"X-Twilio-Signature": self.sign(message.status_callback, params)},
+                    )
                 code = response.status_code
             except httpx.HTTPError:
                 code = 0
