@@ -34,12 +34,11 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from notifications.clock import Clock
 from notifications.models import SmsSenderRate
-from notifications.transactions import is_postgres, transaction
+from notifications.transactions import insert_for, transaction
 
 # Refill arithmetic in floating point: 0.1 s at 10/s must be a whole token.
 _EPSILON = 1e-9
@@ -161,5 +160,5 @@ class SenderRateLimiter:
 def _ensure_bucket(session: Session, sender: str, burst: float, now: datetime) -> None:
     """Create a full bucket unless it exists (race-free: two workers may both try)."""
     values = {"sender": sender, "tokens": float(burst), "updated_at": now}
-    dialect = postgresql if is_postgres(session) else sqlite
-    session.execute(dialect.insert(SmsSenderRate).values(**values).on_conflict_do_nothing())
+    dialect = session.get_bind().dialect.name
+    session.execute(insert_for(dialect, SmsSenderRate).values(**values).on_conflict_do_nothing())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 
@@ -24,3 +26,9 @@ def transaction(engine: Engine) -> Iterator[Session]:
 def is_postgres(session: Session) -> bool:
     """Whether the session talks to PostgreSQL (row locks and SKIP LOCKED are available)."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """An INSERT of ``dialect`` (a dialect name) that takes ``ON CONFLICT``: PostgreSQL's or
+    SQLite's, which spell it alike."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

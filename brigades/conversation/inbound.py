@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -57,6 +56,7 @@ from notifications import outbox
 from notifications.failures import register_error_code_handler
 from notifications.models import InboundMessage, OutboxMessage, Priority
 from notifications.replies import ParsedReply, ReplyIntent, parse_reply
+from notifications.transactions import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,6 @@ def record_inbound_rows(
     """
     if not rows:
         return []
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     table = InboundMessage.metadata.tables["inbound_message"]
     # A Core statement: the ORM's DML bookkeeping was a third of the webhook's time. The rows
     # go as executemany parameters: SQLAlchemy's "insertmanyvalues" sends them as one multi-row
@@ -209,7 +208,7 @@ def record_inbound_rows(
     # every batch size, at over 100 µs per row). RETURNING comes back in no particular order:
     # the ids are matched by SID.
     statement = (
-        dialect.insert(table)
+        insert_for(connection.dialect.name, table)
         .on_conflict_do_nothing(index_elements=["provider_sid"])
         .returning(table.c.id, table.c.provider_sid)
     )

@@ -180,16 +180,17 @@ def snapshot(
     wanted = None if regions is None else frozenset(regions)
     with _lock:
         cached = _snapshots.get(key)
-        if cached is not None and wanted is not None:
-            cached.asked.update(wanted)
-    if cached is not None:
-        if _fresh(cached, settings, now) and cached.holds(wanted):
-            return cached
-        if wanted is not None:
-            with _lock:
-                wanted = wanted | cached.asked
-            if cached.covers is not None and _fresh(cached, settings, now):
-                wanted = wanted | cached.covers
+        if cached is not None:
+            young = _fresh(cached, settings, now)
+            if wanted is not None:
+                cached.asked.update(wanted)
+            if young and cached.holds(wanted):
+                return cached
+            if wanted is not None:
+                # A stale snapshot's regions nobody asked for drop out; a young one only grows.
+                wanted = frozenset(cached.asked)
+                if young and cached.covers is not None:
+                    wanted |= cached.covers
     fresh = build(session, settings=settings, now=now, scope=scope, regions=wanted)
     if regions is not None:
         fresh.asked.update(regions)

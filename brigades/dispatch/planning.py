@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from brigades.dispatch import index, planner, service
@@ -21,7 +20,7 @@ from brigades.incidents import levels
 from brigades.incidents.models import Incident, IncidentState
 from brigades.settings import Settings
 from brigades.tasks.models import CareTask, TaskState
-from notifications.transactions import is_postgres
+from notifications.transactions import insert_for
 
 ENLIST_BATCH = 2000
 
@@ -58,10 +57,9 @@ def enlist_new_tasks(session: Session, *, settings: Settings, now: datetime) -> 
     ]
     if not rows:
         return 0
-    dialect = postgresql if is_postgres(session) else sqlite
     table = TaskDispatch.metadata.tables["task_dispatch"]
     inserted = session.execute(
-        dialect.insert(table)
+        insert_for(session.get_bind().dialect.name, table)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["task_id"])
         .returning(table.c.task_id)

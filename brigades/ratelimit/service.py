@@ -18,13 +18,13 @@ from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import case, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from brigades.errors import RateLimited
 from brigades.ratelimit.local import LocalRateLimiter
 from brigades.ratelimit.models import RateLimitBucket
 from brigades.security import keyed_hash
+from notifications.transactions import insert_for
 
 # Scopes are part of the stored key; keep them short (the key column holds 80 characters).
 MAX_SCOPE_LENGTH = 32
@@ -52,8 +52,7 @@ def bucket_key(secret: SecretStr | str, scope: str, value: str) -> str:
 @functools.cache
 def _upsert_statement(dialect: str) -> Any:
     # Built once per dialect, with the values bound per call: compiled once, cached by SQLAlchemy.
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(RateLimitBucket)
+    stmt = insert_for(dialect, RateLimitBucket)
     # In DO UPDATE, the table's columns are the stored row and `excluded` the proposed one:
     # same window → count up; a newer window → start again at 1.
     same_window = col(RateLimitBucket.window_start) == stmt.excluded.window_start

@@ -48,6 +48,7 @@ from brigades.settings import Settings
 from brigades.volunteers.models import PreferredChannel, Volunteer, VolunteerStatus
 from notifications.models import Priority
 from notifications.replies import ReplyIntent
+from notifications.transactions import insert_for
 
 # Answers that count as "heard from the volunteer" when deciding who is due for a new round.
 ANSWERED_STATES = (
@@ -86,14 +87,16 @@ def busy_regions(session: Session) -> set[str]:
 
 
 def _day_counter(session: Session, day: date) -> ReconfirmationDay:
-    counter = session.exec(
+    """The day's counter, locked. Created race-free: two workers starting the day at once both
+    insert, one of them waits for the other's row and then takes its lock."""
+    session.execute(
+        insert_for(session.get_bind().dialect.name, ReconfirmationDay)
+        .values(day=day, sms_sent=0)
+        .on_conflict_do_nothing(index_elements=["day"])
+    )
+    return session.exec(
         select(ReconfirmationDay).where(col(ReconfirmationDay.day) == day).with_for_update()
-    ).first()
-    if counter is None:
-        counter = ReconfirmationDay(day=day, sms_sent=0)
-        session.add(counter)
-        session.flush()
-    return counter
+    ).one()
 
 
 class _Budget:

@@ -9,7 +9,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Dialect, Table, delete, insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import sqltypes
 from sqlmodel import Session, col, select
 
@@ -23,6 +22,7 @@ from brigades.volunteers.models import (
     VolunteerSkill,
 )
 from notifications.models import OutboxMessage
+from notifications.transactions import insert_for
 
 # The Core tables, not the entities, for the inserts of sign-up: less overhead on the hot path,
 # and the ORM would split a batch by which values are None (one statement per shape).
@@ -39,9 +39,8 @@ _ORM_SIGN_UP = "zb.volunteers.orm_sign_up"
 @functools.cache
 def _insert_volunteer_statement(dialect: str) -> Any:
     # Built once per dialect with the values bound per call, so SQLAlchemy compiles it once.
-    make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        make_insert(_VOLUNTEER_TABLE)
+        insert_for(dialect, _VOLUNTEER_TABLE)
         .on_conflict_do_nothing(index_elements=[_VOLUNTEER_TABLE.c.phone])
         .returning(_VOLUNTEER_TABLE.c.id)
     )

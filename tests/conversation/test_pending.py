@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from sqlalchemy import Engine, text
@@ -30,15 +31,13 @@ def outcomes(engine: Engine) -> list[str | None]:
         )
 
 
-@pytest.mark.postgres_only
-def test_a_sender_waits_while_another_worker_holds_their_earlier_message(
-    engine: Engine, fresh_database: str
-) -> None:
-    settings = make_settings(fresh_database)
+def two_senders_three_messages(engine: Engine) -> tuple[int, datetime]:
+    """Records PAUZE and BESCHIKBAAR from one volunteer, then HULP from another; returns the
+    first volunteer's id and the moment."""
     now = SystemClock().now()
     with Session(engine) as setup:
         first, second = make_volunteer(setup, now=now), make_volunteer(setup, now=now)
-        assert first.phone is not None and second.phone is not None
+        assert first.id is not None and first.phone is not None and second.phone is not None
         for i, (phone, body) in enumerate(
             [(first.phone, "PAUZE"), (first.phone, "BESCHIKBAAR"), (second.phone, "HULP")]
         ):
@@ -52,6 +51,15 @@ def test_a_sender_waits_while_another_worker_holds_their_earlier_message(
                 now=now,
             )
         setup.commit()
+        return first.id, now
+
+
+@pytest.mark.postgres_only
+def test_a_sender_waits_while_another_worker_holds_their_earlier_message(
+    engine: Engine, fresh_database: str
+) -> None:
+    settings = make_settings(fresh_database)
+    _first, now = two_senders_three_messages(engine)
 
     with engine.connect() as other_worker:
         # Another worker has taken the first volunteer's first message and is still busy.
@@ -75,24 +83,7 @@ def test_a_message_the_database_was_too_busy_for_is_handled_next_round_not_dropp
     """A deadlock with another worker or a statement cut off is no reason to lose a reply: the
     message stays unhandled (with this sender's later ones behind it) and is handled later."""
     settings = make_settings(fresh_database)
-    now = SystemClock().now()
-    with Session(engine) as setup:
-        busy, other = make_volunteer(setup, now=now), make_volunteer(setup, now=now)
-        assert busy.phone is not None and other.phone is not None
-        for i, (phone, body) in enumerate(
-            [(busy.phone, "PAUZE"), (busy.phone, "BESCHIKBAAR"), (other.phone, "HULP")]
-        ):
-            record_inbound(
-                setup,
-                provider="twilio",
-                provider_sid=f"SM{i:032d}",
-                from_number=phone,
-                to_number=None,
-                body=body,
-                now=now,
-            )
-        setup.commit()
-        busy_id = busy.id
+    busy_id, now = two_senders_three_messages(engine)
 
     with engine.connect() as holder:
         # Another transaction holds the volunteer's row; this worker's statements time out.

@@ -218,6 +218,11 @@ def test_exclude_boost_and_recent_load(
     assert found(session, task, settings) == [busy.id, near.id, far.id]
 
 
+def age_past_max(clock: clock_module.ManualClock, settings: Settings) -> None:
+    """Let the cached snapshot grow one second older than the configured max age."""
+    clock.advance(settings.dispatch_index_max_age_seconds + 1)
+
+
 def test_snapshot_refreshes_after_max_age(
     session: Session, clock: clock_module.ManualClock, settings: Settings
 ) -> None:
@@ -227,7 +232,7 @@ def test_snapshot_refreshes_after_max_age(
     assert found(session, task, settings) == [first.id]
     second = ready_volunteer(session, km=0.5)
     assert found(session, task, settings) == [first.id]  # stale within the max age
-    clock.advance(settings.dispatch_index_max_age_seconds + 1)
+    age_past_max(clock, settings)
     assert found(session, task, settings) == [second.id, first.id]
 
 
@@ -293,12 +298,12 @@ def test_a_region_nobody_searched_leaves_the_next_snapshot(
     found(session, task, settings, regions=frozenset({"VR10"}))  # rebuilt with VR10 added
     found(session, task, settings)
     # Both regions searched in this snapshot: a rebuild after the max age keeps both.
-    clock.advance(settings.dispatch_index_max_age_seconds + 1)
+    age_past_max(clock, settings)
     assert found(session, task, settings, regions=frozenset({"VR10"})) == [helper.id]
     snap = index.snapshot(session, settings=settings, now=clock.now(), regions={"VR10"})
     assert snap.covers == {"VR09", "VR10"}
     # Only VR10 searched in that snapshot's life: the next one holds VR10 alone.
-    clock.advance(settings.dispatch_index_max_age_seconds + 1)
+    age_past_max(clock, settings)
     assert found(session, task, settings, regions=frozenset({"VR10"})) == [helper.id]
     snap = index.snapshot(session, settings=settings, now=clock.now(), regions={"VR10"})
     assert snap.covers == {"VR10"}
@@ -317,7 +322,7 @@ def test_a_slow_build_is_kept_longer_than_the_max_age(
     # As if the build had taken 100 s (a country at a million volunteers takes minutes):
     snap.build_seconds = 100.0
     second = ready_volunteer(session, km=0.5)
-    clock.advance(settings.dispatch_index_max_age_seconds + 1)
+    age_past_max(clock, settings)
     assert found(session, task, settings) == [first.id]  # kept: not rebuilt back to back
     clock.advance(index.REBUILD_FACTOR * 100)
     assert found(session, task, settings) == [second.id, first.id]

@@ -4,7 +4,8 @@ spreads the sends and an open incident holds them."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,9 +13,10 @@ from sqlmodel import Session, col, select
 
 from brigades import clock as clock_module
 from brigades.conversation.models import Question, QuestionState
+from brigades.db import make_engine
 from brigades.incidents.models import IncidentState
 from brigades.readiness import reconfirm, texts
-from brigades.readiness.models import Reconfirmation, ReconfirmationState
+from brigades.readiness.models import Reconfirmation, ReconfirmationDay, ReconfirmationState
 from brigades.settings import Settings
 from brigades.volunteers.models import VolunteerStatus
 from tests.conftest import make_settings
@@ -283,3 +285,35 @@ def test_an_incident_calls_off_the_running_round_in_its_region_only(
     assert run(session, cfg).asked == 1
     assert rounds(session, here.id)[-1].state is ReconfirmationState.ASKED
     assert messages_to(session, here)[-1].body.startswith("Zorgbrigade: ben je nog beschikbaar")
+
+
+@pytest.mark.postgres_only
+def test_two_workers_opening_the_same_day_share_one_budget_row(fresh_database: str) -> None:
+    """Both insert the day's counter at once: the second waits for the first's row and then
+    counts on from it, instead of failing on the duplicate key."""
+    engine = make_engine(fresh_database)
+    day = date(2026, 12, 7)
+    seen: list[int] = []
+
+    def second_worker() -> None:
+        with Session(engine) as other:
+            counter = reconfirm._day_counter(other, day)
+            seen.append(counter.sms_sent)
+            counter.sms_sent += 1
+            other.commit()
+
+    try:
+        with Session(engine) as first:
+            reconfirm._day_counter(first, day).sms_sent = 3
+            first.flush()
+            thread = threading.Thread(target=second_worker)
+            thread.start()
+            thread.join(0.5)
+            assert thread.is_alive(), "the second worker must wait for the first's counter"
+            first.commit()
+        thread.join(10)
+        assert seen == [3]
+        with Session(engine) as check:
+            assert check.exec(select(ReconfirmationDay)).one().sms_sent == 4
+    finally:
+        engine.dispose()
