@@ -25,7 +25,9 @@ database's work. A process that leads one lane leaves the other to a process tha
 from __future__ import annotations
 
 import logging
+import resource
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 DISPATCH = "dispatch"
 HOUSEKEEPING = "housekeeping"
 LANES = (DISPATCH, HOUSEKEEPING)
+# A periodic job during which the process's peak memory grew by this much is logged.
+PEAK_LOG_MB = 16.0
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,8 @@ class Scheduler:
             if now < self._next.get(job.name, now):
                 continue
             self._next[job.name] = now + job.every
+            peak_before = peak_rss_mb()
+            started = time.perf_counter()
             try:
                 job.run(self.engine, self.settings)
             except Exception:
@@ -186,8 +192,29 @@ class Scheduler:
                 # the traceback goes to the log (jobs log ids, never personal data).
                 log.exception("periodic job %s failed", job.name)
                 continue
+            finally:
+                _note_peak(job.name, peak_before, time.perf_counter() - started)
             ran.append(job.name)
         return ran
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _note_peak(job: str, before_mb: float, seconds: float) -> None:
+    # Where a worker's memory goes: a job during which the process's peak grew is logged (the
+    # other lane and the sending threads run meanwhile, so it is "during", not "by").
+    after_mb = peak_rss_mb()
+    if after_mb - before_mb >= PEAK_LOG_MB:
+        log.info(
+            "peak memory rose to %.0f MB (+%.0f MB) during periodic job %s (%.1f s)",
+            after_mb,
+            after_mb - before_mb,
+            job,
+            seconds,
+        )
 
 
 # A process leading one lane asks for another only every this many polls (see the module doc).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import threading
 import time
 from datetime import timedelta
@@ -15,11 +16,13 @@ from brigades.db import make_engine
 from brigades.scheduler import (
     DISPATCH,
     HOUSEKEEPING,
+    PEAK_LOG_MB,
     LaneLeader,
     PeriodicJob,
     Scheduler,
     SchedulerThread,
     default_jobs,
+    peak_rss_mb,
 )
 from brigades.settings import Settings
 from tests.conftest import make_settings
@@ -58,6 +61,29 @@ def test_a_failing_job_is_logged_and_the_others_still_run(
         assert Scheduler(make_engine("sqlite://"), settings, jobs).run_due() == ["fine"]
     assert ran == ["fine"]
     assert "periodic job broken failed" in caplog.text
+
+
+def test_a_job_that_raises_the_peak_memory_is_logged_with_its_name(
+    settings: Settings, clock: clock_module.ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Where a worker's memory goes shows in its log (the peak only grows, so the job must pass
+    the process's earlier peak)."""
+    held: list[bytes] = []
+
+    def hungry(_engine: Engine, _settings: Settings) -> None:
+        with open("/proc/self/statm") as statm:
+            resident_mb = int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+        held.append(b"x" * int((peak_rss_mb() - resident_mb + 3 * PEAK_LOG_MB) * 2**20))
+
+    jobs = [
+        PeriodicJob("small", timedelta(minutes=1), lambda e, s: None),
+        PeriodicJob("hungry", timedelta(minutes=1), hungry),
+    ]
+    with caplog.at_level(logging.INFO, logger="brigades.scheduler"):
+        Scheduler(make_engine("sqlite://"), settings, jobs).run_due()
+    held.clear()
+    lines = [r.getMessage() for r in caplog.records if "peak memory" in r.getMessage()]
+    assert len(lines) == 1 and "during periodic job hungry" in lines[0], lines
 
 
 def test_every_default_job_runs_against_a_real_database(
