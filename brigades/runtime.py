@@ -119,13 +119,29 @@ def crash_hook(settings: Settings) -> Callable[[str], None] | None:
 
 
 def inbound_job(settings: Settings, engine: Engine) -> Callable[[], int]:
-    """The worker's share of inbound SMS: handle what the webhook recorded (one transaction)."""
+    """The worker's share of inbound SMS: handle what the webhook recorded, up to a batch.
+
+    One reply per transaction: a reply locks the task, offer and volunteer it concerns, and in
+    a batch's single transaction those locks were held until its last reply was handled (5 to 8
+    seconds at an incident's peak), holding up dispatch waves and the other workers' replies,
+    and now and then deadlocking with them. A reply's own transaction takes tens of ms.
+    """
 
     def _handle() -> int:
-        with session_scope(engine) as session:
-            return handle_pending(
-                session, now=clock.now(), settings=settings, limit=settings.worker_batch_size
-            )
+        handled = 0
+        for _ in range(settings.worker_batch_size):
+            with session_scope(engine) as session:
+                one = handle_pending(
+                    session,
+                    now=clock.now(),
+                    settings=settings,
+                    limit=settings.worker_batch_size,
+                    at_most=1,
+                )
+            if not one:
+                break
+            handled += one
+        return handled
 
     return _handle
 

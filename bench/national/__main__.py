@@ -38,6 +38,7 @@ from sqlalchemy import JSON, text
 from sqlmodel import col, select
 
 from bench.common import (
+    AutoAnalyze,
     machine,
     postgres_database,
     print_table,
@@ -333,7 +334,11 @@ def main() -> None:
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
     started = time.perf_counter()
-    with postgres_database("zb_bench_national") as url, RssSampler() as rss:
+    with (
+        postgres_database("zb_bench_national") as url,
+        RssSampler() as rss,
+        AutoAnalyze(url) as analyzed,
+    ):
         say(f"seeding {args.volunteers:,} synthetic volunteers over all regions")
         result["seed"] = seed(url, args.volunteers)
         result["surge"] = surge(url, args, rss)
@@ -342,6 +347,7 @@ def main() -> None:
 
             result["incident"] = incident.run(url, args, rss, api_env)
         result["peak_rss_mb"] = {k: round(v, 1) for k, v in rss.peak.items()}
+        result["autoanalyze"] = analyzed.report()
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     result["goals"] = goals(result, args)

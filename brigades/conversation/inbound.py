@@ -248,14 +248,16 @@ def handle_pending(
     settings: Settings,
     limit: int = 100,
     registry: AnswerHandlerRegistry | None = None,
+    at_most: int | None = None,
 ) -> int:
     """Handle recorded, unhandled inbound messages, oldest first; how many were handled.
 
-    Any number of workers may run this at once: on PostgreSQL rows are taken with ``FOR UPDATE
-    SKIP LOCKED``. One sender's messages are handled in the order they arrived ("JA" before
-    "KLAAR"): a message waits while an earlier unhandled one from the same number is held by
-    another worker. Each message is handled in a savepoint; one that raises is marked
-    ``error`` (logged by id) instead of blocking the queue.
+    Any number of workers may run this at once: on PostgreSQL the ``limit`` oldest rows are taken
+    with ``FOR UPDATE SKIP LOCKED``. One sender's messages are handled in the order they arrived
+    ("JA" before "KLAAR"): a message waits while an earlier unhandled one from the same number is
+    held by another worker. Each message is handled in a savepoint; one that raises is marked
+    ``error`` (logged by id) instead of blocking the queue. ``at_most``: stop after handling
+    that many (the worker handles one per transaction, see :func:`brigades.runtime.inbound_job`).
     """
     query = (
         select(InboundMessage)
@@ -280,16 +282,23 @@ def handle_pending(
     ):
         if inbound_id is not None:
             waiting.setdefault(number or "", []).append(inbound_id)
-    mine = {m.id: m for m in taken}
+    done = dict.fromkeys(numbers, 0)  # per sender: how many of ``waiting`` are handled here
+    stopped: set[str] = set()
     handled = 0
-    for number in numbers:
-        for inbound_id in waiting.get(number, []):
-            inbound = mine.get(inbound_id)
-            if inbound is None:
-                break  # an earlier message of this sender is another worker's: wait for it
-            if not _handle_one(session, inbound, now=now, settings=settings, registry=registry):
-                break  # tried again next round, and this sender's later messages after it
-            handled += 1
+    for inbound in taken:  # oldest first
+        number = inbound.from_number or ""
+        if number in stopped:
+            continue
+        if inbound.from_number is not None and waiting[number][done[number]] != inbound.id:
+            stopped.add(number)  # an earlier message of this sender is another worker's: wait
+            continue
+        if not _handle_one(session, inbound, now=now, settings=settings, registry=registry):
+            stopped.add(number)  # tried again next round, and this sender's later ones after it
+            continue
+        done[number] += 1
+        handled += 1
+        if at_most is not None and handled >= at_most:
+            break
     return handled
 
 

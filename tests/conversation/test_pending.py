@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -12,6 +14,7 @@ from sqlmodel import Session, col, select
 from brigades.clock import SystemClock
 from brigades.conversation.inbound import handle_pending, record_inbound
 from brigades.db import make_engine
+from brigades.runtime import inbound_job
 from notifications.models import InboundMessage
 from tests.conftest import make_settings
 from tests.conversation.factories import make_volunteer
@@ -99,3 +102,48 @@ def test_a_message_the_database_was_too_busy_for_is_handled_next_round_not_dropp
         assert handle_pending(session, now=now, settings=settings) == 2
         session.commit()
     assert outcomes(engine) == ["paused", "available", "help"]
+
+
+@pytest.mark.postgres_only
+def test_the_worker_commits_each_reply_so_its_locks_do_not_wait_for_the_rest(
+    engine: Engine, fresh_database: str
+) -> None:
+    """While one reply waits for a busy volunteer, the reply handled before it is already
+    committed: its volunteer is free for the dispatcher and the other workers."""
+    settings = make_settings(fresh_database)
+    first_id, now = two_senders_three_messages(engine)
+    with Session(engine) as setup:
+        third = make_volunteer(setup, now=now)
+        assert third.phone is not None
+        record_inbound(
+            setup,
+            provider="twilio",
+            provider_sid="SM" + "9" * 32,
+            from_number=third.phone,
+            to_number=None,
+            body="PAUZE",
+            now=now,
+        )
+        setup.commit()
+        third_id = third.id
+    job = inbound_job(settings, engine)
+    result: list[int] = []
+    with engine.connect() as holder:
+        holder.execute(text("SELECT id FROM volunteer WHERE id = :i FOR UPDATE"), {"i": third_id})
+        thread = threading.Thread(target=lambda: result.append(job()))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while outcomes(engine)[:3] != ["paused", "available", "help"]:
+            assert time.monotonic() < deadline, outcomes(engine)
+            time.sleep(0.05)
+        assert thread.is_alive(), "the third reply waits for its volunteer"
+        with engine.connect() as dispatcher:
+            # The first sender's row is not held by the waiting job.
+            dispatcher.execute(
+                text("SELECT id FROM volunteer WHERE id = :i FOR UPDATE NOWAIT"), {"i": first_id}
+            )
+            dispatcher.rollback()
+        holder.rollback()
+    thread.join(10)
+    assert result == [4]
+    assert outcomes(engine) == ["paused", "available", "help", "paused"]
