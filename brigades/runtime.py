@@ -124,7 +124,8 @@ def inbound_job(settings: Settings, engine: Engine) -> Callable[[], int]:
     One reply per transaction: a reply locks the task, offer and volunteer it concerns, and in
     a batch's single transaction those locks were held until its last reply was handled (5 to 8
     seconds at an incident's peak), holding up dispatch waves and the other workers' replies,
-    and now and then deadlocking with them. A reply's own transaction takes tens of ms.
+    and now and then deadlocking with them. Now each reply's locks are held only while that
+    reply is handled.
     """
 
     def _handle() -> int:

@@ -40,13 +40,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from twilio.request_validator import RequestValidator
 
 from bench.common import coordinator_token
@@ -221,10 +222,11 @@ def tasks_csv(region: str, count: int, seed: int = 3) -> tuple[bytes, str]:
     areas = [a for a in reference.pc4s.values() if a.vr_code == region and a.inwoners > 0]
     rng = random.Random(seed)
     picks = rng.choices(areas, weights=[a.inwoners for a in areas], k=count)
+    # Always a day's shift, 09:00-17:00, on the next day: the run is comparable whatever the
+    # hour it starts (a window from the next full hour made a run after midnight ask for
+    # groceries at night, when few volunteers are available).
     local = clock.local(clock.now())
-    start = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    if start.hour > 15:  # keep the 8-hour window inside one day
-        start = (start + timedelta(days=1)).replace(hour=9)
+    start = (local + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
     end = start + timedelta(hours=8)
     day, van, tot = f"{start:%d-%m-%Y}", f"{start:%H:%M}", f"{end:%H:%M}"
     lines = [HEADER]
@@ -415,6 +417,7 @@ def _drive(
                 {"i": incident_id},
             )
         ]
+        unfillable_why = _unfillable_reasons(conn, incident_id)
     engine.dispose()
     accepted = fake.accepted()
     first = min((m.received_at for m in accepted), default=0.0)
@@ -438,6 +441,7 @@ def _drive(
             "p90": _round(percentile(offer_seconds, 0.9)),
             "p99": _round(percentile(offer_seconds, 0.99)),
         },
+        "unfillable": unfillable_why,
         "filled_after_task_created_s": {
             "p50": _round(percentile(fill_seconds, 0.5)),
             "p90": _round(percentile(fill_seconds, 0.9)),
@@ -460,6 +464,38 @@ def _drive(
             "webhook_p99_ms": _round(percentile(repliers.latencies_ms, 0.99)),
             "webhook_max_ms": _round(max(repliers.latencies_ms, default=0.0)),
         },
+    }
+
+
+def _unfillable_reasons(conn: Connection, incident_id: int) -> dict[str, Any]:
+    """The incident's unfillable tasks by why (the dispatcher's reasons, ``dispatch.messages``)
+    and task type: nobody suitable within the widest radius, or suitable volunteers who were all
+    busy, at their cap or already asked (with how many that were), and whether some slots were
+    filled."""
+    rows = conn.execute(
+        text(
+            "SELECT type_code, unfillable_reason FROM care_task "
+            "WHERE incident_id = :i AND state = 'unfillable'"
+        ),
+        {"i": incident_id},
+    ).all()
+    why: Counter[str] = Counter()
+    by_type: dict[str, Counter[str]] = {}
+    blocked: list[float] = []
+    for type_code, reason in rows:
+        reason = reason or ""
+        busy = re.match(r"Alle (\d+) geschikte", reason)
+        kind = "all_busy" if busy else "no_candidates" if reason.startswith("Niemand") else "other"
+        if busy:
+            blocked.append(float(busy.group(1)))
+        if "plekken bezet" in reason:
+            kind += "_partly_filled"
+        why[kind] += 1
+        by_type.setdefault(type_code, Counter())[kind] += 1
+    return {
+        "by_reason": dict(why.most_common()),
+        "by_task_type": {t: dict(c.most_common()) for t, c in sorted(by_type.items())},
+        "suitable_but_busy_p50": _round(percentile(blocked, 0.5)),
     }
 
 
