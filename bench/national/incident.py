@@ -470,8 +470,8 @@ def _drive(
 def _unfillable_reasons(conn: Connection, incident_id: int) -> dict[str, Any]:
     """The incident's unfillable tasks by why (the dispatcher's reasons, ``dispatch.messages``)
     and task type: nobody suitable within the widest radius, or suitable volunteers who were all
-    busy, at their cap or already asked (with how many that were), and whether some slots were
-    filled."""
+    busy, at their cap or already asked (with how many that were), everyone suitable asked and
+    declined or silent, and whether some slots were filled."""
     rows = conn.execute(
         text(
             "SELECT type_code, unfillable_reason FROM care_task "
@@ -484,10 +484,18 @@ def _unfillable_reasons(conn: Connection, incident_id: int) -> dict[str, Any]:
     blocked: list[float] = []
     for type_code, reason in rows:
         reason = reason or ""
-        busy = re.match(r"Alle (\d+) geschikte", reason)
-        kind = "all_busy" if busy else "no_candidates" if reason.startswith("Niemand") else "other"
-        if busy:
-            blocked.append(float(busy.group(1)))
+        count = re.match(r"Alle (\d+) geschikte", reason)
+        suitable = 1 if reason.startswith("De enige") else int(count.group(1)) if count else 0
+        if reason.startswith("Niemand"):
+            kind = "no_candidates"
+        elif "ingezet" in reason:
+            kind = "all_busy"
+        elif "al gevraagd" in reason:
+            kind = "all_asked"
+        else:
+            kind = "other"
+        if kind == "all_busy":
+            blocked.append(float(suitable))
         if "plekken bezet" in reason:
             kind += "_partly_filled"
         why[kind] += 1

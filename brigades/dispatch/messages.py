@@ -28,9 +28,27 @@ def unfillable_no_candidates(radius_km: float) -> str:
 
 def unfillable_busy(radius_km: float, blocked: int) -> str:
     """Reason: suitable volunteers exist, but all are busy, at their cap, or said no."""
+    if blocked == 1:
+        return (
+            f"De enige geschikte vrijwilliger binnen {km(radius_km)} is al ingezet, heeft de "
+            f"daglimiet bereikt of is al gevraagd."
+        )
     return (
         f"Alle {blocked} geschikte vrijwilligers binnen {km(radius_km)} zijn al ingezet, "
         f"hebben hun daglimiet bereikt of zijn al gevraagd."
+    )
+
+
+def unfillable_all_asked(radius_km: float, asked: int) -> str:
+    """Reason: everyone suitable was asked for this task and declined or did not answer."""
+    if asked == 1:
+        return (
+            f"De enige geschikte vrijwilliger binnen {km(radius_km)} is al gevraagd en zei nee "
+            f"of antwoordde niet op tijd."
+        )
+    return (
+        f"Alle {asked} geschikte vrijwilligers binnen {km(radius_km)} zijn al gevraagd en "
+        f"zeiden nee of antwoordden niet op tijd."
     )
 
 

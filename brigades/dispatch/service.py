@@ -75,6 +75,8 @@ DISPATCHABLE = frozenset(
 # Ask the index for more than needed: some candidates fail the re-check in the database.
 OVERFETCH = 3
 MIN_FETCH = 20
+# How many suitable but unavailable volunteers an unfillable task's reason counts at most.
+COUNT_SUITABLE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -567,11 +569,30 @@ def _wave(
         )
     if pending:
         return WaveResult(task_id, radius_km=radius, skipped="waiting for answers")
-    reason = (
-        messages.unfillable_busy(radius, blocked_seen)
-        if blocked_seen or repository.offer_counts(session, task_id)
-        else messages.unfillable_no_candidates(radius)
-    )
+    asked = sum(repository.offer_counts(session, task_id).values())
+    if not blocked_seen and not asked:
+        # The search left out whoever is busy, at a cap or said no to the incident's roll
+        # call; a coordinator must not read "nobody suitable" when they are suitable but taken.
+        blocked_seen = len(
+            _search(
+                session,
+                task=task,
+                radius_km=radius,
+                limit=COUNT_SUITABLE,
+                blocked=set(),
+                boost=set(),
+                regions=regions,
+                caps=caps,
+                settings=settings,
+                now=now,
+            )
+        )
+    if blocked_seen:
+        reason = messages.unfillable_busy(radius, blocked_seen)
+    elif asked:
+        reason = messages.unfillable_all_asked(radius, asked)
+    else:
+        reason = messages.unfillable_no_candidates(radius)
     if slots < task.slots:
         reason += messages.unfillable_partly(task.slots - slots, task.slots)
     _unfillable(session, task=task, reason=reason, actor=actor, now=now)

@@ -11,6 +11,7 @@ from brigades.clock import ManualClock
 from brigades.conversation import inbound
 from brigades.conversation.models import Question, QuestionKind, QuestionState
 from brigades.dispatch import jobs, service
+from brigades.dispatch.formatting import km
 from brigades.dispatch.jobs import SessionFactory
 from brigades.dispatch.models import AlertKind, DispatchAlert, TaskDispatch
 from brigades.incidents import service as incidents
@@ -169,9 +170,34 @@ def test_no_one_nearby_widens_the_radius_then_raises_unfillable(
     jobs.run_round(rounds, settings)
     session.refresh(care_task)
     assert care_task.state is TaskState.UNFILLABLE
-    assert care_task.unfillable_reason and "al gevraagd" in care_task.unfillable_reason
+    session.refresh(dispatch)
+    assert care_task.unfillable_reason == (
+        f"De enige geschikte vrijwilliger binnen {km(dispatch.radius_km)} is al gevraagd en zei "
+        "nee of antwoordde niet op tijd."
+    )
     [alert] = session.exec(select(DispatchAlert)).all()
     assert alert.kind is AlertKind.UNFILLABLE and alert.task_id == care_task.id
+
+
+def test_a_suitable_volunteer_who_is_booked_is_not_reported_as_nobody(
+    session: Session, clock: ManualClock, settings: Settings, rounds: SessionFactory
+) -> None:
+    the_incident = incident(session)
+    first = task(session, the_incident)
+    volunteer = ready_volunteer(session, km=0.5)
+    jobs.run_round(rounds, settings)
+    assert _reply(session, volunteer, "ja", settings).outcome == "accepted"
+    second = task(session, the_incident)  # the same hours: he cannot do both
+    jobs.run_round(rounds, settings)
+    session.refresh(first)
+    session.refresh(second)
+    assert first.state is TaskState.FILLED and second.state is TaskState.UNFILLABLE
+    dispatch = session.get(TaskDispatch, second.id)
+    assert dispatch is not None
+    assert second.unfillable_reason == (
+        f"De enige geschikte vrijwilliger binnen {km(dispatch.radius_km)} is al ingezet, heeft "
+        "de daglimiet bereikt of is al gevraagd."
+    )
 
 
 def test_nobody_with_the_skill_says_so(
