@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from brigades.clock import ManualClock
@@ -177,3 +180,52 @@ def test_the_worker_entry_point_commits_its_own_transaction(
             assert stored is not None and stored.vetting_level == 1
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres_only
+def test_the_sweep_commits_each_batch_so_a_busy_volunteer_does_not_hold_up_the_rest(
+    fresh_database: str, clock: ManualClock
+) -> None:
+    """Levels that drifted (stored 3, no checks behind them) are corrected batch by batch: while
+    the sweep waits for a volunteer someone else has locked, the correction of the volunteer
+    before is already committed, and the one after is corrected once the lock goes."""
+    engine = make_engine(fresh_database)
+    try:
+        _sweep_while_one_is_locked(engine)
+    finally:
+        engine.dispose()
+
+
+def _sweep_while_one_is_locked(engine: Engine) -> None:
+    with session_scope(engine) as seed:
+        point = make_support_point(seed)
+        drifted = [make_volunteer(seed, point=point) for _ in range(3)]
+        for volunteer in drifted:
+            volunteer.vetting_level = 3
+            seed.add(volunteer)
+        seed.flush()
+        first, locked, last = (v.id for v in drifted)
+
+    def level(volunteer_id: int | None) -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text("SELECT vetting_level FROM volunteer WHERE id = :i"), {"i": volunteer_id}
+                ).scalar_one()
+            )
+
+    reports: list[jobs.ExpiryReport] = []
+    with engine.connect() as holder:
+        holder.execute(text("SELECT id FROM volunteer WHERE id = :i FOR UPDATE"), {"i": locked})
+        thread = threading.Thread(target=lambda: reports.append(jobs.run_daily(engine, batch=1)))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while level(first) == 3:
+            assert time.monotonic() < deadline, "the first batch was not committed"
+            time.sleep(0.05)
+        assert thread.is_alive(), "the sweep waits for the locked volunteer"
+        assert level(locked) == 3 and level(last) == 3
+        holder.rollback()
+    thread.join(10)
+    assert reports and reports[0].levels_changed >= 3
+    assert level(locked) < 3 and level(last) < 3
