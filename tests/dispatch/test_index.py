@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session
 
 from brigades import clock as clock_module
+from brigades.db import make_engine, session_scope
 from brigades.dispatch import eligibility, index
 from brigades.settings import Settings
 from brigades.skills.models import EvidenceKind
@@ -326,3 +328,33 @@ def test_a_slow_build_is_kept_longer_than_the_max_age(
     assert found(session, task, settings) == [first.id]  # kept: not rebuilt back to back
     clock.advance(index.REBUILD_FACTOR * 100)
     assert found(session, task, settings) == [second.id, first.id]
+
+
+def test_a_stale_snapshot_is_searched_while_a_new_one_builds_beside_it(
+    fresh_database: str, clock: clock_module.ManualClock, settings: Settings
+) -> None:
+    """On the worker's engine a stale snapshot answers at once and a new one is built on a
+    connection of its own; the searches after it see the volunteer who signed up meanwhile."""
+    engine = make_engine(fresh_database)
+
+    def search() -> list[int]:
+        with Session(engine) as session:
+            task = session.get(CareTask, task_id)
+            assert task is not None
+            return found(session, task, settings)
+
+    try:
+        with session_scope(engine) as setup:
+            first_id = ready_volunteer(setup, km=1).id
+            task_id = task_at(setup, clock.now() + timedelta(hours=2), hours=3, minutes=60).id
+        assert search() == [first_id]
+        with session_scope(engine) as later:
+            second_id = ready_volunteer(later, km=0.5).id
+        age_past_max(clock, settings)
+        assert search() == [first_id]  # the stale one, not waited for
+        deadline = time.monotonic() + 10
+        while (ids := search()) != [second_id, first_id]:
+            assert time.monotonic() < deadline, ids
+            time.sleep(0.02)
+    finally:
+        engine.dispose()
