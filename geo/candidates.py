@@ -37,6 +37,7 @@ Pure numpy; never imports ``brigades``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Collection, Iterable, Sequence
 from collections.abc import Set as AbstractSet
@@ -58,6 +59,9 @@ _ALL_REGIONS_LIMIT = 1 << 15
 # Sort key of a row in a batch search: cell * _KEY_SPAN + penalty (capped).
 _KEY_SPAN = 4096.0
 _PENALTY_CAP = 4000.0
+# A joint search reads at most about this many (query, volunteer) pairs at once: each pair
+# costs some 60 bytes over the arrays of one pass, so about 120 MB at the most.
+JOIN_MAX_PAIRS = 2_000_000
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -620,6 +624,18 @@ class CandidateIndex:
         lo = np.searchsorted(subkey, cell * _KEY_SPAN, "left")
         hi = np.searchsorted(subkey, cell * _KEY_SPAN + room, "right")
         lengths = hi - lo
+        if nq > 1 and int(np.maximum(lengths, 0).sum()) > JOIN_MAX_PAIRS:
+            # Wide radii over a dense region (the last, unbounded pass at 40 km reads a whole
+            # region per query): in parts, or the pairs' arrays take hundreds of MB at once.
+            per_query = np.asarray(
+                np.bincount(cq, weights=np.maximum(lengths, 0), minlength=nq), dtype=np.float64
+            )
+            parts = _parts(per_query, JOIN_MAX_PAIRS)
+            return [
+                hits
+                for a, b in itertools.pairwise(parts)
+                for hits in self._join(queries[a:b], threshold, sub, subkey)
+            ]
         pos = sub[_expand(lo, hi)]
         qi = np.repeat(cq, np.maximum(lengths, 0))
         cols = self._main
@@ -838,6 +854,20 @@ def _member(ids: I64, members: I64) -> Bool:
     table = np.zeros(top + 1, dtype=np.bool_)
     table[members] = True
     return np.asarray(table[ids], dtype=np.bool_)
+
+
+def _parts(sizes: F64, budget: int) -> list[int]:
+    """Boundaries [0, ..., n] cutting consecutive items into parts of at most ``budget`` in
+    total (an item bigger than the budget alone in its part; every part holds one at least)."""
+    bounds = [0]
+    total = 0.0
+    for i, size in enumerate(sizes.tolist()):
+        if total + size > budget and i > bounds[-1]:
+            bounds.append(i)
+            total = 0.0
+        total += size
+    bounds.append(len(sizes))
+    return bounds
 
 
 def _expand(starts: I64, ends: I64) -> I64:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from geo import candidates
 from geo.candidates import (
     CandidateIndex,
     Hits,
@@ -173,6 +174,24 @@ def test_search_scan_and_batch_agree_with_the_reference(
         assert_same(index.search(q), expected)
         assert_same(index.scan(q), expected)
         assert_same(from_batch, expected)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario(), st.sampled_from([1, 5, 40]))
+def test_a_joint_search_read_in_parts_gives_the_same_answers(
+    case: tuple[list[dict[str, Any]], list[Query]], budget: int
+) -> None:
+    """Many wide queries over a dense area are joined in parts of at most ``budget`` pairs."""
+    people, queries = case
+    index = CandidateIndex(rows_from(people), cell_km=1.0, first_box_km=0.5)
+    saved = candidates.JOIN_MAX_PAIRS
+    candidates.JOIN_MAX_PAIRS = budget
+    try:
+        batch = index.search_many(queries, thresholds=(0.5, 2.0))
+    finally:
+        candidates.JOIN_MAX_PAIRS = saved
+    for q, from_batch in zip(queries, batch, strict=True):
+        assert_same(from_batch, reference(people, q))
 
 
 @settings(max_examples=40, deadline=None)
