@@ -302,6 +302,10 @@ class IncidentFacts:
     busy: list[tuple[int, int, datetime, datetime]]
     # Today's offers in the caps' scope of the volunteers a wave of the batch may offer to.
     offers_today: dict[int, int] = field(default_factory=dict)
+    # By (start, end) with the rest added: who is busy then, and by which single task.
+    busy_windows: dict[tuple[datetime, datetime], tuple[set[int], dict[int, set[int]]]] = field(
+        default_factory=dict
+    )
 
     def load_offer_counts(
         self, session: Session, volunteer_ids: Iterable[int], *, now: datetime
@@ -331,14 +335,27 @@ class IncidentFacts:
         return regions
 
     def busy_for(self, task: CareTask) -> set[int]:
-        """:func:`eligibility.busy_volunteers` for the task, from the windows read once."""
+        """:func:`eligibility.busy_volunteers` for the task, from the windows read once.
+
+        Worked out once per window (an incident's tasks share a few): a scan of every live
+        assignment per wave and radius step took most of a round once thousands were booked.
+        """
         start = clock.as_utc(task.window_start) - self.caps.rest
         end = clock.as_utc(task.window_end) + self.caps.rest
-        return {
-            volunteer_id
-            for volunteer_id, task_id, window_start, window_end in self.busy
-            if window_start < end and window_end > start and task_id != task.id
-        }
+        known = self.busy_windows.get((start, end))
+        if known is None:
+            tasks_of: dict[int, set[int]] = {}
+            for volunteer_id, task_id, window_start, window_end in self.busy:
+                if window_start < end and window_end > start:
+                    tasks_of.setdefault(volunteer_id, set()).add(task_id)
+            only: dict[int, set[int]] = {}
+            for volunteer_id, task_ids in tasks_of.items():
+                if len(task_ids) == 1:
+                    only.setdefault(next(iter(task_ids)), set()).add(volunteer_id)
+            known = self.busy_windows[(start, end)] = (set(tasks_of), only)
+        everyone, busy_only_with = known
+        # A volunteer booked on this very task alone is not busy for it.
+        return everyone - busy_only_with.get(task.id or 0, set())
 
 
 def run_wave(
@@ -570,10 +587,12 @@ def _wave(
     if pending:
         return WaveResult(task_id, radius_km=radius, skipped="waiting for answers")
     asked = sum(repository.offer_counts(session, task_id).values())
-    if not blocked_seen and not asked:
-        # The search left out whoever is busy, at a cap or said no to the incident's roll
-        # call; a coordinator must not read "nobody suitable" when they are suitable but taken.
-        blocked_seen = len(
+    suitable = 0
+    if not blocked_seen:
+        # The search left out whoever is busy, at a cap, declined the roll call or was asked
+        # already: count everyone suitable, so a coordinator does not read "nobody suitable"
+        # (or "all asked") when some are suitable but taken.
+        suitable = len(
             _search(
                 session,
                 task=task,
@@ -587,8 +606,8 @@ def _wave(
                 now=now,
             )
         )
-    if blocked_seen:
-        reason = messages.unfillable_busy(radius, blocked_seen)
+    if blocked_seen or suitable > asked:
+        reason = messages.unfillable_busy(radius, blocked_seen or suitable)
     elif asked:
         reason = messages.unfillable_all_asked(radius, asked)
     else:
