@@ -484,8 +484,14 @@ def _unfillable_reasons(conn: Connection, incident_id: int) -> dict[str, Any]:
     blocked: list[float] = []
     for type_code, reason in rows:
         reason = reason or ""
-        count = re.match(r"Alle (\d+) geschikte", reason)
-        suitable = 1 if reason.startswith("De enige") else int(count.group(1)) if count else 0
+        count = re.match(r"Alle ([\d.]+)(?: of meer)? geschikte", reason)
+        suitable = (
+            1
+            if reason.startswith("De enige")
+            else int(count.group(1).replace(".", ""))
+            if count
+            else 0
+        )
         if reason.startswith("Niemand"):
             kind = "no_candidates"
         elif "ingezet" in reason:

@@ -18,6 +18,11 @@ def when(start: datetime, end: datetime) -> str:
     return f"{first}-{WEEKDAYS_NL[b.weekday()]} {b:%d-%m %H:%M}"
 
 
+def thousands(n: int) -> str:
+    """'200.000' (Dutch thousands separator)."""
+    return f"{n:,}".replace(",", ".")
+
+
 def km(distance: float) -> str:
     """'1,2 km' (Dutch decimal comma)."""
     return f"{distance:.1f}".replace(".", ",") + " km"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from brigades import clock
-from brigades.dispatch.formatting import km
+from brigades.dispatch.formatting import km, thousands
 from brigades.dispatch.texts import (
     ALREADY_BUSY,
     ALREADY_FILLED,
@@ -26,15 +26,17 @@ def unfillable_no_candidates(radius_km: float) -> str:
     )
 
 
-def unfillable_busy(radius_km: float, blocked: int) -> str:
-    """Reason: suitable volunteers exist, but all are busy, at their cap, or said no."""
-    if blocked == 1:
+def unfillable_busy(radius_km: float, blocked: int, *, at_least: bool = False) -> str:
+    """Reason: suitable volunteers exist, but all are busy, at their cap, or said no
+    (``at_least``: counted up to ``blocked`` and there may be more)."""
+    if blocked == 1 and not at_least:
         return (
             f"De enige geschikte vrijwilliger binnen {km(radius_km)} is al ingezet, heeft de "
             f"daglimiet bereikt of is al gevraagd."
         )
     return (
-        f"Alle {blocked} geschikte vrijwilligers binnen {km(radius_km)} zijn al ingezet, "
+        f"Alle {thousands(blocked)}{' of meer' if at_least else ''} geschikte vrijwilligers binnen "
+        f"{km(radius_km)} zijn al ingezet, "
         f"hebben hun daglimiet bereikt of zijn al gevraagd."
     )
 

@@ -105,11 +105,6 @@ def no_reply(ends_at: datetime) -> str:
 CLOSED_REPLY = "Dank je! Deze oproep is al afgesloten; je hoeft niets te doen."
 
 
-def thousands(n: int) -> str:
-    """'200.000' (Dutch thousands separator)."""
-    return f"{n:,}".replace(",", ".")
-
-
 def duration_nl(seconds: float) -> str:
     """'55 uur en 33 minuten', '3 minuten', 'minder dan een minuut'."""
     if seconds < 60:
@@ -189,7 +184,8 @@ class Preview:
     @property
     def messages_text(self) -> str:
         """'200.000 berichten'."""
-        return f"{thousands(self.recipients)} bericht{'' if self.recipients == 1 else 'en'}"
+        plural = "" if self.recipients == 1 else "en"
+        return f"{formatting.thousands(self.recipients)} bericht{plural}"
 
     @property
     def duration_text(self) -> str:

@@ -607,7 +607,9 @@ def _wave(
             )
         )
     if blocked_seen or suitable > asked:
-        reason = messages.unfillable_busy(radius, blocked_seen or suitable)
+        reason = messages.unfillable_busy(
+            radius, blocked_seen or suitable, at_least=suitable >= COUNT_SUITABLE
+        )
     elif asked:
         reason = messages.unfillable_all_asked(radius, asked)
     else:

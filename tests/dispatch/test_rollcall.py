@@ -17,7 +17,7 @@ from brigades.conversation import inbound
 from brigades.conversation.models import Question, QuestionKind, QuestionState
 from brigades.conversation.registry import default_registry
 from brigades.db import make_engine, session_scope
-from brigades.dispatch import repository, rollcall, service
+from brigades.dispatch import formatting, repository, rollcall, service
 from brigades.dispatch.jobs import SessionFactory
 from brigades.dispatch.models import RollCall, RollCallState
 from brigades.errors import Conflict, Forbidden, InvalidInput
@@ -152,7 +152,7 @@ def test_the_duration_is_said_in_hours_and_minutes() -> None:
     assert rollcall.duration_nl(3 * 60) == "3 minuten"
     assert rollcall.duration_nl(3600) == "1 uur"
     assert rollcall.duration_nl(61) == "1 minuut"
-    assert rollcall.thousands(200_000) == "200.000"
+    assert formatting.thousands(200_000) == "200.000"
     assert rollcall.rate_nl(2.5) == "2,5 sms per seconde"
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, col, select
 
 from brigades import clock as clock_module
 from brigades.clock import ManualClock
 from brigades.conversation import inbound
 from brigades.conversation.models import Question, QuestionKind, QuestionState
-from brigades.dispatch import jobs, service
+from brigades.dispatch import jobs, messages, service
 from brigades.dispatch.formatting import km
 from brigades.dispatch.jobs import SessionFactory
 from brigades.dispatch.models import AlertKind, DispatchAlert, TaskDispatch
@@ -197,6 +198,30 @@ def test_a_suitable_volunteer_who_is_booked_is_not_reported_as_nobody(
     assert second.unfillable_reason == (
         f"De enige geschikte vrijwilliger binnen {km(dispatch.radius_km)} is al ingezet, heeft "
         "de daglimiet bereikt of is al gevraagd."
+    )
+
+
+def test_the_count_of_suitable_volunteers_says_when_it_stopped_counting(
+    session: Session,
+    clock: ManualClock,
+    settings: Settings,
+    rounds: SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(service, "COUNT_SUITABLE", 1)
+    the_incident = incident(session)
+    task(session, the_incident)
+    volunteer = ready_volunteer(session, km=0.5)
+    jobs.run_round(rounds, settings)
+    assert _reply(session, volunteer, "ja", settings).outcome == "accepted"
+    second = task(session, the_incident)
+    jobs.run_round(rounds, settings)
+    session.refresh(second)
+    assert second.unfillable_reason is not None
+    assert second.unfillable_reason.startswith("Alle 1 of meer geschikte vrijwilligers binnen")
+    assert messages.unfillable_busy(40.0, 1000, at_least=True) == (
+        "Alle 1.000 of meer geschikte vrijwilligers binnen 40,0 km zijn al ingezet, hebben hun "
+        "daglimiet bereikt of zijn al gevraagd."
     )
 
 
