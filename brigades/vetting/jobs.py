@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,8 +16,6 @@ from brigades.readiness import expiry as expiry_warnings
 from brigades.settings import Settings
 from brigades.vetting import repository, service
 from brigades.vetting.levels import derive_level
-from brigades.vetting.models import VettingCheck
-from brigades.volunteers.models import VolunteerSkill
 
 SWEEP_BATCH = 1000
 
@@ -58,12 +55,7 @@ def sweep_levels(
     # a sweep over the whole population keeps its memory to one batch.
     held = {id(obj) for obj in session.identity_map.values()}
     volunteers = repository.volunteers_by_ids(session, ids)
-    checks: dict[int, list[VettingCheck]] = defaultdict(list)
-    for check in repository.checks_for(session, ids):
-        checks[check.volunteer_id].append(check)
-    skills: dict[int, list[VolunteerSkill]] = defaultdict(list)
-    for skill in repository.skills_for(session, ids):
-        skills[skill.volunteer_id].append(skill)
+    checks, skills = repository.checks_and_skills_by_volunteer(session, ids)
     changed = 0
     for volunteer in volunteers:
         assert volunteer.id is not None

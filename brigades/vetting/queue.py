@@ -7,7 +7,6 @@ view is audited as ``volunteer.contact_viewed``.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,12 +109,7 @@ def pending_items(
 def _entries(session: Session, volunteers: Sequence[Volunteer], now: datetime) -> list[QueueEntry]:
     """Queue entries with skills, checks and buurtsteunpunt (four statements for the page)."""
     ids = [v.id for v in volunteers if v.id is not None]
-    checks: dict[int, list[VettingCheck]] = defaultdict(list)
-    for check in repository.checks_for(session, ids):
-        checks[check.volunteer_id].append(check)
-    skills: dict[int, list[VolunteerSkill]] = defaultdict(list)
-    for skill in repository.skills_for(session, ids):
-        skills[skill.volunteer_id].append(skill)
+    checks, skills = repository.checks_and_skills_by_volunteer(session, ids)
     points = repository.support_points(
         session, {v.support_point_id for v in volunteers if v.support_point_id is not None}
     )

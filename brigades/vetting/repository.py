@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
@@ -42,6 +43,19 @@ def skills_for(session: Session, volunteer_ids: Collection[int]) -> Sequence[Vol
         .order_by(col(VolunteerSkill.volunteer_id), col(VolunteerSkill.skill_code))
     )
     return session.exec(stmt).all()
+
+
+def checks_and_skills_by_volunteer(
+    session: Session, volunteer_ids: Collection[int]
+) -> tuple[dict[int, list[VettingCheck]], dict[int, list[VolunteerSkill]]]:
+    """:func:`checks_for` and :func:`skills_for`, grouped by volunteer (two queries)."""
+    checks: dict[int, list[VettingCheck]] = defaultdict(list)
+    for check in checks_for(session, volunteer_ids):
+        checks[check.volunteer_id].append(check)
+    skills: dict[int, list[VolunteerSkill]] = defaultdict(list)
+    for skill in skills_for(session, volunteer_ids):
+        skills[skill.volunteer_id].append(skill)
+    return checks, skills
 
 
 def skill_of(session: Session, *, volunteer_id: int, skill_code: str) -> VolunteerSkill | None:
