@@ -316,6 +316,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-incident", action="store_true")
     parser.add_argument("--region", default="VR09", help="the incident's veiligheidsregio")
     parser.add_argument("--incident-minutes", type=float, default=30, help="longest dispatch phase")
+    parser.add_argument(
+        "--windows", type=int, default=1, help="cut the tasks' 09:00-17:00 into this many windows"
+    )
     args = parser.parse_args()
     quick = {"volunteers": 50_000, "surge_seconds": 60, "tasks": 500}
     full = {"volunteers": 1_000_000, "surge_seconds": GOAL_SURGE_SECONDS, "tasks": 10_000}

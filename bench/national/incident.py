@@ -12,8 +12,8 @@ After the seeding and the sign-up surge (:mod:`bench.national`), on the same dat
   the production path. The "network" is the local fake.
 - A regional coordinator (API token) opens a code-zwart incident at level 3 for ``--region`` and
   uploads ``--tasks`` tasks as one CSV (``POST /api/v1/incidents/{id}/tasks/import``), spread over
-  the region's PC4 areas by inhabitants, each a 60-minute job in an 8-hour window starting the next
-  whole hour.
+  the region's PC4 areas by inhabitants, each a 60-minute job on the next day between 09:00 and
+  17:00: one 8-hour window, or ``--windows`` equal ones.
 - Simulated volunteers answer the offers that reach the fake, each with the offer's code over the
   signed inbound webhook (``X-Twilio-Signature`` by twilio's own ``RequestValidator``): 50 % JA and
   30 % NEE after 3–40 s, 20 % never. A reply the app does not acknowledge with 200 is retried with
@@ -216,25 +216,33 @@ class Worker:
         return self.proc.returncode
 
 
-def tasks_csv(region: str, count: int, seed: int = 3) -> tuple[bytes, str]:
-    """``count`` tasks over the region's PC4 areas by inhabitants; returns (csv, window)."""
+def tasks_csv(region: str, count: int, seed: int = 3, windows: int = 1) -> tuple[bytes, str]:
+    """``count`` tasks over the region's PC4 areas by inhabitants; returns (csv, windows).
+
+    The day's shift, 09:00-17:00 the next day, as one window or cut into ``windows`` equal ones
+    (task ``i`` in window ``i % windows``): a volunteer booked for a task is busy for its whole
+    window, so with one window each volunteer can take one task of the incident at most.
+    """
     reference = load_reference_data()
     areas = [a for a in reference.pc4s.values() if a.vr_code == region and a.inwoners > 0]
     rng = random.Random(seed)
     picks = rng.choices(areas, weights=[a.inwoners for a in areas], k=count)
-    # Always a day's shift, 09:00-17:00, on the next day: the run is comparable whatever the
-    # hour it starts (a window from the next full hour made a run after midnight ask for
-    # groceries at night, when few volunteers are available).
+    # On the next day, whatever the hour the run starts: comparable runs (a window from the next
+    # full hour made a run after midnight ask for groceries at night).
     local = clock.local(clock.now())
     start = (local + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
-    end = start + timedelta(hours=8)
-    day, van, tot = f"{start:%d-%m-%Y}", f"{start:%H:%M}", f"{end:%H:%M}"
+    step = timedelta(hours=8) / windows
+    shifts = [(start + k * step, start + (k + 1) * step) for k in range(windows)]
+    day = f"{start:%d-%m-%Y}"
     lines = [HEADER]
     for i, area in enumerate(picks):
+        van, tot = shifts[i % windows]
         lines.append(
-            f"boodschappen;{area.pc4};{i % 150 + 1};;{day};{van};{tot};60;Boodschappen halen"
+            f"boodschappen;{area.pc4};{i % 150 + 1};;{day};{van:%H:%M};{tot:%H:%M};60;"
+            "Boodschappen halen"
         )
-    return ("\r\n".join(lines) + "\r\n").encode(), f"{day} {van}–{tot}"
+    spans = ", ".join(f"{van:%H:%M}–{tot:%H:%M}" for van, tot in shifts)
+    return ("\r\n".join(lines) + "\r\n").encode(), f"{day} {spans}"
 
 
 def prepare_region(url: str, region: str, fake: FakeTwilio, seed: int = 5) -> dict[str, int]:
@@ -337,7 +345,7 @@ def _drive(
     from brigades.db import make_engine
 
     auth = {"Authorization": f"Bearer {token}"}
-    data, window = tasks_csv(region, args.tasks)
+    data, window = tasks_csv(region, args.tasks, windows=args.windows)
     with httpx.Client(base_url=base, timeout=300, headers=auth) as client:
         incident = client.post(
             "/api/v1/incidents",
